@@ -1,0 +1,148 @@
+"""The live router: the policy on the wall clock, with Redis as the truth.
+
+A LiveRouter keeps a RoutingState mirroring Redis. It loads it at start, then tails the event stream
+(every script appends the contact and agent it changed, with a version, so the mirror applies each
+change once and ignores older ones). Each turn it commits the timers that fell due and the offers the
+policy decided, all pipelined in one round trip each, applies what the scripts return, and blocks on
+the stream until the next event or the policy's next deadline.
+
+Several routers may share one Redis: they decide on their own mirrors and contend only through the
+scripts, which re-check every precondition. A router that loses a race reads the contacts and agents
+concerned again and decides anew on the next turn. A router that dies loses nothing: its offers are
+in Redis and expire there, and any other router requeues them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from router.config.model import Config
+from router.policy import RoutingPolicy
+from router.state import RoutingState
+from router.store import RedisStore, Result
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RouterStats:
+    """Counters of one router's own work."""
+
+    turns: int = 0
+    offers: int = 0
+    refused: int = 0
+    timers: int = 0
+    events: int = 0
+    resyncs: int = 0
+
+
+class LiveRouter:
+    """Routes one tenant on the wall clock. See the module docstring."""
+
+    def __init__(
+        self,
+        store: RedisStore,
+        config: Config,
+        *,
+        policy: RoutingPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        max_block: float = 1.0,
+        resync_every: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.policy = policy or RoutingPolicy(config.routing.seed)
+        self.clock = clock
+        self.max_block = max_block  # longest wait for an event before looking at the clock again
+        self.resync_every = resync_every  # a full reload from Redis, in case the stream was trimmed
+        self.state = RoutingState(config)
+        self.last_id = "0-0"
+        self.stats = RouterStats()
+        self._stopping = asyncio.Event()
+        self._loaded_at = 0.0
+
+    async def load(self) -> None:
+        """(Re)build the mirror from Redis."""
+        state = RoutingState(self.config)
+        self.last_id = await self.store.load(state)
+        self.state = state
+        self._loaded_at = self.clock()
+        self.stats.resyncs += 1
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Route until :meth:`stop` is called."""
+        await self.store.load_scripts()
+        await self.load()
+        busy = True
+        while not self._stopping.is_set():
+            now = self.clock()
+            if now - self._loaded_at >= self.resync_every:
+                await self.load()
+            block = None if busy else self._block_ms(now)
+            events = await self.store.read_events(self.last_id, block_ms=block)
+            self.apply_events(events)
+            busy = await self.turn(self.clock())
+
+    def _block_ms(self, now: float) -> int:
+        deadline = self.policy.next_deadline(self.state, now)
+        wait = self.max_block if deadline is None else min(self.max_block, deadline - now)
+        return max(1, int(wait * 1000) + 1)
+
+    def apply_events(self, events: Iterable) -> None:
+        for event in events:
+            self.last_id = event.id
+            self.stats.events += 1
+            if event.contact:
+                self._put_contact_fields(event)
+            if event.agent:
+                view = event.agent_view()
+                if view is not None:
+                    self.state.put_agent(view)
+
+    def _put_contact_fields(self, event) -> None:
+        view = event.contact_view()
+        if view is not None:
+            self.state.put_contact(view)
+
+    async def turn(self, now: float) -> bool:
+        """Commit due timers and new offers once. Returns whether anything was committed."""
+        self.stats.turns += 1
+        committed = False
+        actions = self.policy.due(self.state, now)
+        if actions:
+            results = await self.store.run_timers(actions, self.state, now)
+            committed |= await self._apply(results, [a.contact_id for a in actions], [])
+            self.stats.timers += sum(r.ok for r in results)
+        offers = self.policy.decide(self.state, now)
+        if offers:
+            results = await self.store.offer_many(offers, now)
+            ok = await self._apply(results, [o.contact_id for o in offers], [o.agent_id for o in offers])
+            committed |= ok
+            self.stats.offers += sum(r.ok for r in results)
+        return committed
+
+    async def _apply(self, results: list[Result], contact_ids: list[str], agent_ids: list[str]) -> bool:
+        stale_contacts, stale_agents = set(), set()
+        any_ok = False
+        for i, result in enumerate(results):
+            if result.ok:
+                any_ok = True
+                if result.contact is not None:
+                    self.state.put_contact(result.contact)
+                if result.agent is not None:
+                    self.state.put_agent(result.agent)
+            else:
+                self.stats.refused += 1
+                stale_contacts.add(contact_ids[i])
+                if agent_ids:
+                    stale_agents.add(agent_ids[i])
+        if stale_contacts or stale_agents:
+            await self.store.refresh(self.state, stale_contacts, stale_agents)
+        return any_ok

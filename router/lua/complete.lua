@@ -1,0 +1,35 @@
+-- The agent finishes a connected contact: it goes to wrap-up (or straight to done with no wrap-up time),
+-- and the customer's last agent is remembered for last-agent preference.
+-- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent's contacts set  KEYS[4] event stream
+-- KEYS[5] active-contacts set  KEYS[6] the customer's last-agent hash
+-- ARGV[1] contact id  ARGV[2] agent id  ARGV[3] now  ARGV[4] wrap-up seconds  ARGV[5] disposition
+-- ARGV[6] note  ARGV[7] stream maxlen
+-- Refusals: not_connected (not connected, or to another agent).
+local contact = hgetall(KEYS[1])
+if contact['state'] ~= 'connected' or contact['agent'] ~= ARGV[2] then return err('not_connected') end
+local now = tonumber(ARGV[3])
+local wrapup = tonumber(ARGV[4])
+contact['completed_at'] = ARGV[3]
+contact['disposition'] = ARGV[5]
+if contact['customer'] ~= '' then
+  redis.call('HSET', KEYS[6], 'agent', ARGV[2], 'at', ARGV[3])
+end
+local agent = hgetall(KEYS[2])
+if wrapup > 0 then
+  contact['state'] = 'wrapup'
+  contact['wrapup_until'] = tostring(now + wrapup)
+  bump(contact)
+  hset_table(KEYS[1], contact)
+  emit(KEYS[4], ARGV[7], 'contact.completed', ARGV[3], contact, agent,
+       {disposition = ARGV[5], note = ARGV[6]})
+  return ok(contact, agent)
+end
+contact['state'] = 'done'
+bump(contact)
+hset_table(KEYS[1], contact)
+redis.call('EXPIRE', KEYS[1], TERMINAL_TTL)
+redis.call('SREM', KEYS[5], ARGV[1])
+release(KEYS[2], KEYS[3], agent, contact, ARGV[3])
+emit(KEYS[4], ARGV[7], 'contact.completed', ARGV[3], contact, agent, {disposition = ARGV[5], note = ARGV[6]})
+emit(KEYS[4], ARGV[7], 'contact.done', ARGV[3], contact, agent, nil)
+return ok(contact, agent)

@@ -1,0 +1,343 @@
+"""Who gets what: the routing policy. Pure: it reads a RoutingState and ``now`` and returns decisions.
+
+Theory of operation
+-------------------
+The live engine (router/engine.py, on Redis and the wall clock) and the simulator (simulations/, on a
+simulated clock) both call :meth:`RoutingPolicy.decide` whenever something changed, carry out the offers
+it returns, call :meth:`RoutingPolicy.due` for the timers that fell due (offer expiry, end of wrap-up,
+max wait), and sleep until :meth:`RoutingPolicy.next_deadline`. Neither contains a routing ``if``.
+
+A decision pass matches waiting contacts to agents with room, once per routing-profile priority level
+(1 first): at level L an agent is considered only for the queues its profile lists at priority L, so an
+agent takes work from its first queues before its second ones. Within a level, contacts are taken in
+order of effective priority (priority plus aging), then arrival. For each contact, the agents that may
+take it are the free agents serving its queue at that level who
+
+- are not backing off after a reject or a missed offer,
+- have waited out their profile delay for that queue (the contact has waited at least that long),
+- meet the queue's skill requirements at the contact's current escalation step, plus the contact's own,
+- have room on the contact's channel (capacity; an exclusive channel such as voice needs an agent
+  with no other work, and blocks all other work while held);
+
+and the queue's strategy picks one of them. A contact with a live last-agent preference goes only to
+that agent while the agent is logged in. Contacts are kept in *lanes* (one queue, priority and set of
+contact-specific skills) in which an older contact is always at least as routable as a younger one, so
+the first contact of a lane that nobody can take ends that lane's turn: a pass costs one strategy
+choice per offer made plus one per lane, not a scan of every contact-agent pair.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from dataclasses import dataclass
+
+from router.config.model import MaxWaitAction, Queue, Strategy
+from router.lifecycle import AgentState, ContactState
+from router.state import AgentView, ContactView, LaneKey, RoutingState
+from skills.model import meets, merge, proficiency
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Offer:
+    """Offer ``contact_id`` to ``agent_id`` until ``expires_at``."""
+
+    contact_id: str
+    agent_id: str
+    queue: str
+    channel: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireOffer:
+    """The offer ``offer_id`` of ``contact_id`` was not answered in time."""
+
+    contact_id: str
+    agent_id: str
+    offer_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndWrapup:
+    """``contact_id``'s wrap-up time is over."""
+
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Overflow:
+    """``contact_id`` waited its queue's max wait: move it to ``to_queue``, or end it if None."""
+
+    contact_id: str
+    from_queue: str
+    to_queue: str | None
+
+
+TimerAction = ExpireOffer | EndWrapup | Overflow
+
+
+class _Cursor:
+    """Walks one lane in order during a pass without losing entries (they are restored after)."""
+
+    __slots__ = ("heap", "key", "popped")
+
+    def __init__(self, key: LaneKey, heap: list[tuple[int, str]]) -> None:
+        self.key = key
+        self.heap = heap
+        self.popped: list[tuple[int, str]] = []
+
+    def head(self, state: RoutingState, taken: set[str]) -> ContactView | None:
+        heap = self.heap
+        while heap:
+            seq, cid = heap[0]
+            c = state.contacts.get(cid)
+            if c is None or not state.is_waiting(c, self.key, seq):
+                heapq.heappop(heap)  # stale for good
+            elif cid in taken:
+                self.popped.append(heapq.heappop(heap))
+            else:
+                return c
+        return None
+
+    def skip(self) -> None:
+        self.popped.append(heapq.heappop(self.heap))
+
+    def restore(self) -> None:
+        for entry in self.popped:
+            heapq.heappush(self.heap, entry)
+        self.popped.clear()
+
+
+class RoutingPolicy:
+    """The routing policy. One instance per router or simulation run (it owns the random stream)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = random.Random(seed)  # the random strategy's stream
+
+    # -- offers -----------------------------------------------------------------------------------
+
+    def decide(self, state: RoutingState, now: float) -> list[Offer]:
+        """The offers to make now. Does not change ``state``: the caller commits and applies them."""
+        if state.waiting == 0 or not state.any_free():
+            return []
+        offers: list[Offer] = []
+        taken: set[str] = set()
+        promised: dict[str, dict[str, int]] = {}  # agent -> channel -> offers made this pass
+        last_offered = dict(state.last_offered)
+        for level in state.levels:
+            cursors: list[_Cursor] = []
+            order: list[tuple[float, float, int, int]] = []
+            for key, heap in list(state.lanes.items()):
+                if not state.free.get((key[0], level)):
+                    continue
+                cursor = _Cursor(key, heap)
+                c = cursor.head(state, taken)
+                if c is None:
+                    if not heap:
+                        del state.lanes[key]
+                    continue
+                cursors.append(cursor)
+                order.append((-self.effective_priority(state, c, now), c.enqueued_at, c.seq, len(cursors) - 1))
+            heapq.heapify(order)
+            while order:
+                index = heapq.heappop(order)[3]
+                cursor = cursors[index]
+                c = cursor.head(state, taken)
+                if c is None:
+                    continue
+                agent, restricted = self._choose(state, c, level, now, promised, last_offered)
+                if agent is not None:
+                    queue = state.config.queues[c.queue]
+                    offers.append(
+                        Offer(
+                            contact_id=c.id,
+                            agent_id=agent.id,
+                            queue=c.queue,
+                            channel=c.channel,
+                            expires_at=now + self.offer_timeout(state, queue, c.channel),
+                        )
+                    )
+                    taken.add(c.id)
+                    per = promised.setdefault(agent.id, {})
+                    per[c.channel] = per.get(c.channel, 0) + 1
+                    last_offered[c.queue] = agent.id
+                elif restricted:
+                    cursor.skip()  # waits for its preferred agent; the contacts behind it may go
+                else:
+                    continue  # nobody at this level can take this lane's head: the lane's turn ends
+                nxt = cursor.head(state, taken)
+                if nxt is not None:
+                    entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, index)
+                    heapq.heappush(order, entry)
+            for cursor in cursors:
+                cursor.restore()
+        return offers
+
+    @staticmethod
+    def effective_priority(state: RoutingState, c: ContactView, now: float) -> float:
+        """The contact's priority plus what aging has added."""
+        return c.priority + state.config.queues[c.queue].aging.boost(now - c.enqueued_at)
+
+    @staticmethod
+    def offer_timeout(state: RoutingState, queue: Queue, channel: str) -> float:
+        ch = state.config.channels.get(channel)
+        if ch is not None and ch.offer_timeout is not None:
+            return ch.offer_timeout
+        return queue.offer_timeout
+
+    def _choose(
+        self,
+        state: RoutingState,
+        c: ContactView,
+        level: int,
+        now: float,
+        promised: dict[str, dict[str, int]],
+        last_offered: dict[str, str],
+    ) -> tuple[AgentView | None, bool]:
+        """The agent to offer ``c`` to at this level, and whether ``c`` may go only to one agent."""
+        bucket = state.free.get((c.queue, level))
+        queue = state.config.queues[c.queue]
+        waited = now - c.enqueued_at
+        requirements = merge(queue.requirements_at(waited), c.skills)
+
+        def eligible(a: AgentView) -> bool:
+            spec = state.specs[a.id]
+            if a.backoff_until > now or spec.queues[c.queue][1] > waited:
+                return False
+            if not meets(spec.agent.skills, requirements):
+                return False
+            per = promised.get(a.id)
+            if per is None:
+                return state.has_room(a, spec, c.channel)
+            return state.has_room(a, spec, c.channel, per.get(c.channel, 0), sum(per.values()))
+
+        if c.preferred_agent and c.preferred_until > now:
+            preferred = state.agents.get(c.preferred_agent)
+            if preferred is not None and preferred.state != AgentState.OFFLINE:
+                if bucket and preferred.id in bucket and eligible(preferred):
+                    return preferred, True
+                return None, True
+        if not bucket:
+            return None, False
+        candidates = [a for a in bucket.values() if eligible(a)]
+        if not candidates:
+            return None, False
+        return self._pick(state, queue, candidates, requirements, promised, last_offered), False
+
+    def _pick(self, state, queue, candidates, requirements, promised, last_offered) -> AgentView:
+        """Apply the queue's strategy to agents that may all take the contact."""
+        strategy = queue.strategy
+
+        def load(a: AgentView) -> int:
+            per = promised.get(a.id)
+            return a.total_load + (sum(per.values()) if per else 0)
+
+        if strategy == Strategy.LONGEST_IDLE:
+            # Least work first (matters on multi-contact channels), then longest idle.
+            return min(candidates, key=lambda a: (load(a), a.idle_since, a.id))
+        if strategy == Strategy.MOST_SKILLED:
+            specs = state.specs
+            return min(
+                candidates,
+                key=lambda a: (-proficiency(specs[a.id].agent.skills, requirements), load(a), a.idle_since, a.id),
+            )
+        if strategy == Strategy.LEAST_OCCUPIED:
+            specs = state.specs
+            return min(
+                candidates,
+                key=lambda a: (load(a) / max(1, specs[a.id].total_capacity), a.idle_since, a.id),
+            )
+        if strategy == Strategy.ROUND_ROBIN:
+            last = last_offered.get(queue.name, "")
+            return min(candidates, key=lambda a: (a.id <= last, a.id))
+        candidates.sort(key=lambda a: a.id)
+        return self.rng.choice(candidates)
+
+    # -- timers -----------------------------------------------------------------------------------
+
+    def due(self, state: RoutingState, now: float) -> list[TimerAction]:
+        """The timers that have fallen due: expired offers, ended wrap-ups, contacts past max wait.
+
+        Entries stay in the state's heaps until the contact moves on, so a commit that fails is
+        retried on the next call.
+        """
+        actions: list[TimerAction] = []
+
+        def drain(heap, valid, make):
+            kept = []
+            while heap and heap[0][0] <= now:
+                entry = heapq.heappop(heap)
+                c = state.contacts.get(entry[1])
+                if c is not None and valid(c, entry):
+                    actions.append(make(c))
+                    kept.append(entry)
+            for entry in kept:
+                heapq.heappush(heap, entry)
+
+        drain(
+            state.offer_expiries,
+            lambda c, e: c.state == ContactState.OFFERED and c.offer_id == e[2],
+            lambda c: ExpireOffer(contact_id=c.id, agent_id=c.agent, offer_id=c.offer_id),
+        )
+        drain(
+            state.wrapup_ends,
+            lambda c, e: c.state == ContactState.WRAPUP and c.wrapup_until == e[0],
+            lambda c: EndWrapup(contact_id=c.id, agent_id=c.agent),
+        )
+
+        def overflow(c: ContactView) -> Overflow:
+            max_wait = state.config.queues[c.queue].max_wait
+            target = max_wait.queue if max_wait.action == MaxWaitAction.OVERFLOW else None
+            return Overflow(contact_id=c.id, from_queue=c.queue, to_queue=target)
+
+        drain(
+            state.max_waits,
+            lambda c, e: c.state == ContactState.QUEUED and c.queue == e[2] and self._past_max_wait(state, c, now),
+            overflow,
+        )
+        return actions
+
+    @staticmethod
+    def _past_max_wait(state: RoutingState, c: ContactView, now: float) -> bool:
+        max_wait = state.config.queues[c.queue].max_wait
+        return max_wait is not None and c.queued_at + max_wait.seconds <= now
+
+    def next_deadline(self, state: RoutingState, now: float) -> float | None:
+        """The earliest time after ``now`` at which a timer falls due or a new offer may become possible."""
+        best = math.inf
+        for heap in (state.offer_expiries, state.wrapup_ends, state.max_waits):
+            if heap:
+                best = min(best, heap[0][0])
+        if state.waiting and state.any_free():
+            for key in list(state.lanes):
+                c = state.lane_head(key)
+                if c is not None:
+                    best = min(best, self._next_change(state, c, now))
+            for bucket in state.free.values():
+                for a in bucket.values():
+                    if a.backoff_until > now:
+                        best = min(best, a.backoff_until)
+            for c in state.contacts.values():
+                if c.preferred_until > now and c.state == ContactState.QUEUED:
+                    best = min(best, c.preferred_until)
+        return None if best == math.inf else max(best, now)
+
+    @staticmethod
+    def _next_change(state: RoutingState, c: ContactView, now: float) -> float:
+        """When this waiting contact next escalates or passes a profile delay."""
+        queue = state.config.queues[c.queue]
+        waited = now - c.enqueued_at
+        best = math.inf
+        for step in queue.escalation:
+            if step.after > waited:
+                best = min(best, c.enqueued_at + step.after)
+                break
+        for delay in state.queue_delays.get(c.queue, ()):
+            if delay > waited:
+                best = min(best, c.enqueued_at + delay)
+                break
+        return best  # aging only reorders contacts: it never makes a new offer possible
+

@@ -1,0 +1,239 @@
+"""The routing state the policy decides on, kept indexed so that a decision costs microseconds.
+
+Pure: no I/O and no clock. The live engine keeps one as a mirror of Redis (fed by script results and
+the event stream); the simulator keeps one as its truth. Both change it only through
+:meth:`RoutingState.put_contact`, :meth:`RoutingState.drop_contact` and :meth:`RoutingState.put_agent`.
+
+Indexes:
+
+- *lanes*: the waiting contacts of one queue with one priority and one set of contact-specific skill
+  requirements, as a heap ordered by sequence number (first-come, first-served). Within a lane an older
+  contact is always at least as routable as a younger one (it has aged, escalated and passed more profile
+  delays), so the policy only ever looks at a lane's head, and stops at the first head nobody can take.
+- *free agents* per (queue, profile priority): the available agents with room for one more contact on one
+  of the queue's channels.
+- heaps of offer expiries, wrap-up ends and max-wait deadlines.
+
+Heaps are cleaned lazily: an entry whose contact has moved on is dropped when it reaches the top.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from router.config.model import Agent, Config, Queue
+from router.lifecycle import HOLDS_CAPACITY, AgentState, ContactState
+from skills.model import Requirements, encode, meets
+
+LaneKey = tuple[str, int, str]  # (queue, priority, encoded contact-specific requirements)
+
+
+@dataclass(slots=True, kw_only=True)
+class ContactView:
+    """What routing knows of one contact."""
+
+    id: str
+    queue: str
+    channel: str
+    priority: int
+    enqueued_at: float  # first arrival; never changes, so the contact keeps its place
+    seq: int  # tie-breaker for equal arrival times; assigned once, with enqueued_at
+    queued_at: float = 0.0  # when it entered its current queue (max wait counts from here)
+    state: ContactState = ContactState.QUEUED
+    customer: str = ""
+    skills: Requirements = ()  # contact-specific requirements added to the queue's (e.g. a language)
+    preferred_agent: str = ""  # last-agent preference ...
+    preferred_until: float = 0.0  # ... until this time
+    agent: str = ""  # the agent holding it (offered, connected, wrap-up)
+    offer_id: str = ""
+    offer_expires: float = 0.0
+    wrapup_until: float = 0.0
+    ver: int = 0  # bumped by every change in Redis; older snapshots are ignored
+
+    def lane_key(self) -> LaneKey:
+        return (self.queue, self.priority, encode(self.skills))
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentView:
+    """What routing knows of one agent's live state."""
+
+    id: str
+    state: AgentState = AgentState.OFFLINE
+    reason: str = ""
+    idle_since: float = 0.0
+    backoff_until: float = 0.0  # no offer before this time (after a reject or a missed offer)
+    missed: int = 0  # offers missed in a row
+    load: dict[str, int] = field(default_factory=dict)  # channel -> contacts held (offered or later)
+    ver: int = 0
+
+    @property
+    def total_load(self) -> int:
+        return sum(self.load.values())
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """The static routing facts of an agent, computed once from the config."""
+
+    agent: Agent
+    capacity: dict[str, int]  # channel -> capacity (0: doesn't work it)
+    total_capacity: int
+    queues: dict[str, tuple[int, float]]  # queue -> (profile priority, delay)
+
+
+def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
+    """The queues ``agent`` serves with (priority, delay), from its profile or, without one, its skills."""
+    if agent.profile is not None:
+        return {pq.queue: (pq.priority, pq.delay) for pq in config.profiles[agent.profile].queues}
+    served = {}
+    for q in config.queues.values():
+        if not set(q.channels) & set(agent.channels):
+            continue
+        steps = [q.requirements, *(s.requirements for s in q.escalation)]
+        if any(meets(agent.skills, reqs) for reqs in steps):
+            served[q.name] = (1, 0.0)
+    return served
+
+
+class RoutingState:
+    """Waiting contacts and agents, indexed for the policy. See the module docstring."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.contacts: dict[str, ContactView] = {}
+        self.agents: dict[str, AgentView] = {}
+        self.specs: dict[str, AgentSpec] = {}
+        for agent in config.agents.values():
+            cap = {ch: config.capacity(agent, ch) for ch in config.channels}
+            self.specs[agent.id] = AgentSpec(agent, cap, sum(cap.values()), agent_queues(config, agent))
+            self.agents[agent.id] = AgentView(id=agent.id)
+        self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
+        self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}
+        self.free: dict[tuple[str, int], dict[str, AgentView]] = {}
+        self.levels: tuple[int, ...] = tuple(
+            sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()})
+        )
+        self.offer_expiries: list[tuple[float, str, str]] = []  # (expires, contact, offer id)
+        self.wrapup_ends: list[tuple[float, str]] = []
+        self.max_waits: list[tuple[float, str, str]] = []  # (deadline, contact, queue)
+        self.waiting = 0  # contacts in state queued
+        self.last_offered: dict[str, str] = {}  # queue -> agent last offered one of its contacts
+        self.queue_delays: dict[str, tuple[float, ...]] = {
+            q: tuple(sorted({s.queues[q][1] for s in self.specs.values() if q in s.queues} - {0.0}))
+            for q in config.queues
+        }
+
+    # -- contacts ---------------------------------------------------------------------------------
+
+    def put_contact(self, c: ContactView) -> None:
+        """Insert or replace a contact (a snapshot older than the one held is ignored)."""
+        old = self.contacts.get(c.id)
+        if old is not None and old.ver > c.ver:
+            return
+        if old is not None and old.state == ContactState.QUEUED:
+            self.waiting -= 1
+        if c.state in (ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED):
+            self.contacts.pop(c.id, None)
+            return
+        self.contacts[c.id] = c
+        same = old is not None and old.state == c.state
+        if c.state == ContactState.QUEUED:
+            self.waiting += 1
+            if same and old.seq == c.seq and old.lane_key() == c.lane_key() and old.queued_at == c.queued_at:
+                return  # its index entries still stand
+            heapq.heappush(self.lanes.setdefault(c.lane_key(), []), (c.seq, c.id))
+            queue = self.config.queues.get(c.queue)
+            if queue is not None and queue.max_wait is not None:
+                heapq.heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
+        elif c.state == ContactState.OFFERED:
+            self.last_offered[c.queue] = c.agent
+            if not (same and old.offer_id == c.offer_id):
+                heapq.heappush(self.offer_expiries, (c.offer_expires, c.id, c.offer_id))
+        elif c.state == ContactState.WRAPUP:
+            if not (same and old.wrapup_until == c.wrapup_until):
+                heapq.heappush(self.wrapup_ends, (c.wrapup_until, c.id))
+
+    def drop_contact(self, contact_id: str) -> None:
+        """Forget a contact (it ended)."""
+        old = self.contacts.pop(contact_id, None)
+        if old is not None and old.state == ContactState.QUEUED:
+            self.waiting -= 1
+
+    def is_waiting(self, c: ContactView, lane: LaneKey, seq: int) -> bool:
+        """Whether a lane entry still stands for a waiting contact."""
+        return c.state == ContactState.QUEUED and c.seq == seq and c.lane_key() == lane
+
+    def lane_head(self, key: LaneKey) -> ContactView | None:
+        """The first waiting contact of a lane, dropping stale entries on the way."""
+        heap = self.lanes[key]
+        while heap:
+            seq, cid = heap[0]
+            c = self.contacts.get(cid)
+            if c is not None and self.is_waiting(c, key, seq):
+                return c
+            heapq.heappop(heap)
+        return None
+
+    def queued_in(self, queue: str) -> Iterator[ContactView]:
+        """The waiting contacts of a queue, unordered."""
+        return (c for c in self.contacts.values() if c.queue == queue and c.state == ContactState.QUEUED)
+
+    # -- agents -----------------------------------------------------------------------------------
+
+    def put_agent(self, a: AgentView) -> None:
+        """Insert or replace an agent's live state (older snapshots are ignored) and re-index it."""
+        spec = self.specs.get(a.id)
+        if spec is None:
+            return  # not in this config (removed since): never routed to
+        old = self.agents.get(a.id)
+        if old is not None and old.ver > a.ver:
+            return
+        self.agents[a.id] = a
+        for queue_name, (level, _delay) in spec.queues.items():
+            bucket = self.free.setdefault((queue_name, level), {})
+            if a.state == AgentState.AVAILABLE and self._has_room_for_queue(a, spec, queue_name):
+                bucket[a.id] = a
+            else:
+                bucket.pop(a.id, None)
+
+    def _has_room_for_queue(self, a: AgentView, spec: AgentSpec, queue_name: str) -> bool:
+        queue = self.config.queues.get(queue_name)
+        if queue is None:
+            return False
+        return any(self.has_room(a, spec, ch) for ch in queue.channels)
+
+    def has_room(self, a: AgentView, spec: AgentSpec, channel: str, extra: int = 0, extra_total: int = 0) -> bool:
+        """Whether ``a`` can hold one more contact of ``channel`` (``extra`` already promised this pass)."""
+        cap = spec.capacity.get(channel, 0)
+        if cap <= 0 or a.load.get(channel, 0) + extra >= cap:
+            return False
+        total = a.total_load + extra_total
+        if total == 0:
+            return True
+        if channel in self.exclusive:
+            return False
+        return not any(a.load.get(ch, 0) for ch in self.exclusive)
+
+    def any_free(self) -> bool:
+        return any(self.free.values())
+
+    def queue(self, name: str) -> Queue:
+        return self.config.queues[name]
+
+    def check_capacity(self) -> list[str]:
+        """Agents holding more than their capacity, as messages (the invariant tests use it)."""
+        held: dict[str, dict[str, int]] = {}
+        for c in self.contacts.values():
+            if c.state in HOLDS_CAPACITY and c.agent:
+                per = held.setdefault(c.agent, {})
+                per[c.channel] = per.get(c.channel, 0) + 1
+        problems = []
+        for agent_id, per in held.items():
+            spec = self.specs[agent_id]
+            for ch, n in per.items():
+                if n > spec.capacity.get(ch, 0):
+                    problems.append(f"{agent_id} holds {n} {ch} contacts, capacity {spec.capacity.get(ch, 0)}")
+        return problems

@@ -1,0 +1,490 @@
+"""The Redis adapter: keys, scripts, and the calls that change routing state.
+
+Every change is one Lua script from ``router/lua`` (loaded once at start, called by SHA, with
+``_lib.lua`` prepended). Every key of a tenant carries the hash tag ``{tenant}``, so a tenant's scripts
+run in one Redis Cluster slot. The store makes no routing decision: it commits what the policy decided
+and reports a refusal as :class:`~router.errors.StaleDecision`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import redis.asyncio as aredis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError, ResponseError
+
+from router.config.model import Config
+from router.errors import StaleDecision
+from router.events import Event, agent_from_fields, contact_from_fields
+from router.lifecycle import (
+    AGENT_TRANSITIONS,
+    AgentEvent,
+    AgentState,
+    ContactEvent,
+    contact_sources,
+)
+from router.policy import EndWrapup, ExpireOffer, Offer, Overflow, TimerAction
+from router.state import AgentView, ContactView, RoutingState
+from skills.model import Requirements, encode
+
+SCRIPT_NAMES = (
+    "enqueue",
+    "offer",
+    "accept",
+    "requeue_offer",
+    "complete",
+    "end_wrapup",
+    "abandon",
+    "transfer",
+    "overflow",
+    "agent_state",
+)
+DEFAULT_STREAM_MAXLEN = 1_000_000
+
+Client = aredis.Redis | RedisCluster
+
+
+async def connect(url: str) -> Client:
+    """A client for ``url``: a cluster client when that Redis runs in cluster mode."""
+    client = aredis.Redis.from_url(url, decode_responses=True)
+    info = await client.info("cluster")
+    if info.get("cluster_enabled"):
+        await client.aclose()
+        cluster = RedisCluster.from_url(url, decode_responses=True)
+        await cluster.initialize()
+        return cluster
+    return client
+
+
+class Keys:
+    """Key names of one tenant. Every key carries the ``{tenant}`` hash tag."""
+
+    def __init__(self, tenant: str) -> None:
+        self.prefix = f"or:{{{tenant}}}:"
+        self.seq = self.prefix + "seq"
+        self.events = self.prefix + "events"
+        self.contacts = self.prefix + "contacts"  # ids of every contact not yet finished
+        self.none = self.prefix + "none"  # stands in where a script takes a key it won't touch
+
+    def contact(self, contact_id: str) -> str:
+        return f"{self.prefix}contact:{contact_id}"
+
+    def queue(self, name: str) -> str:
+        return f"{self.prefix}queue:{name}"
+
+    def agent(self, agent_id: str) -> str:
+        return f"{self.prefix}agent:{agent_id}"
+
+    def agent_contacts(self, agent_id: str) -> str:
+        return f"{self.prefix}agent:{agent_id}:contacts"
+
+    def customer_last(self, customer: str) -> str:
+        return f"{self.prefix}customer:{customer}:last" if customer else self.none
+
+    def stats(self, day: str) -> str:
+        return f"{self.prefix}stats:{day}"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What a script returned: the contact and agent after the change, or a refusal code."""
+
+    ok: bool
+    code: str = ""
+    contact: ContactView | None = None
+    agent: AgentView | None = None
+    contact_fields: dict[str, str] | None = None
+
+
+def _day(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+
+
+def _parse(reply: Any) -> Result:
+    if isinstance(reply, Exception):
+        raise reply
+    status = reply[0]
+    if status == "err":
+        return Result(False, reply[1])
+    contact = json.loads(reply[1]) if reply[1] else None
+    agent = json.loads(reply[2]) if len(reply) > 2 and reply[2] else None
+    return Result(
+        status == "ok",
+        "" if status == "ok" else status,
+        contact_from_fields(contact) if contact else None,
+        agent_from_fields(agent) if agent else None,
+        contact,
+    )
+
+
+class RedisStore:
+    """Routing state in Redis, for one tenant."""
+
+    def __init__(self, client: Client, config: Config, *, stream_maxlen: int = DEFAULT_STREAM_MAXLEN) -> None:
+        self.client = client
+        self.config = config
+        self.keys = Keys(config.tenant)
+        self.maxlen = stream_maxlen
+        self._source = {name: _script_text(name) for name in SCRIPT_NAMES}
+        self._sha: dict[str, str] = {}
+        self.exclusive_csv = ",".join(c.name for c in config.channels.values() if c.exclusive)
+        self._capacity = {
+            (a.id, ch): config.capacity(a, ch) for a in config.agents.values() for ch in config.channels
+        }
+
+    async def load_scripts(self) -> None:
+        """Load every script into Redis (every primary, on a cluster) and remember its SHA."""
+        for name, text in self._source.items():
+            self._sha[name] = await self.client.script_load(text)
+
+    # -- running scripts --------------------------------------------------------------------------
+
+    async def _call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Result:
+        if not self._sha:
+            await self.load_scripts()
+        try:
+            reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
+        except NoScriptError:
+            await self.load_scripts()
+            reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
+        return _parse(reply)
+
+    async def _call_many(self, calls: list[tuple[str, Sequence[str], Sequence[Any]]]) -> list[Result]:
+        """Run many scripts in one pipelined round trip (not a transaction: each is atomic alone)."""
+        if not calls:
+            return []
+        if not self._sha:
+            await self.load_scripts()
+        for attempt in range(2):
+            pipe = self.client.pipeline(transaction=False)
+            for name, keys, args in calls:
+                pipe.evalsha(self._sha[name], len(keys), *keys, *args)
+            replies = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
+                await self.load_scripts()  # Redis restarted or failed over: load and run again
+                continue
+            break
+        return [_parse(r) for r in replies]
+
+    async def _must(self, operation: str, name: str, keys: Sequence[str], args: Sequence[Any]) -> Result:
+        result = await self._call(name, keys, args)
+        if not result.ok:
+            raise StaleDecision(operation, result.code)
+        return result
+
+    # -- contacts ---------------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        contact_id: str,
+        queue: str,
+        channel: str,
+        now: float,
+        *,
+        customer: str = "",
+        priority: int | None = None,
+        skills: Requirements = (),
+        attrs: dict[str, Any] | None = None,
+    ) -> Result:
+        """Put a new contact in line (idempotent on ``contact_id``: a repeat returns code ``dup``)."""
+        q = self.config.queues[queue]
+        k = self.keys
+        keys = [k.contact(contact_id), k.queue(queue), k.seq, k.events, k.contacts, k.customer_last(customer)]
+        args = [
+            contact_id,
+            queue,
+            channel,
+            q.priority if priority is None else priority,
+            repr(now),
+            customer,
+            encode(skills),
+            json.dumps(attrs or {}),
+            repr(q.last_agent),
+            self.maxlen,
+        ]
+        return await self._call("enqueue", keys, args)
+
+    def _offer_call(self, offer: Offer, now: float, offer_id: str) -> tuple[str, list[str], list[Any]]:
+        k = self.keys
+        keys = [
+            k.contact(offer.contact_id),
+            k.queue(offer.queue),
+            k.agent(offer.agent_id),
+            k.agent_contacts(offer.agent_id),
+            k.events,
+        ]
+        args = [
+            offer.contact_id,
+            offer.agent_id,
+            offer_id,
+            repr(now),
+            repr(offer.expires_at),
+            self._capacity.get((offer.agent_id, offer.channel), 0),
+            self.exclusive_csv,
+            self.maxlen,
+            offer.queue,
+            ",".join(contact_sources(ContactEvent.OFFER)),
+        ]
+        return "offer", keys, args
+
+    async def offer_many(self, offers: Iterable[Offer], now: float) -> list[Result]:
+        """Commit routing decisions; each result says whether its offer stood."""
+        return await self._call_many([self._offer_call(o, now, secrets.token_hex(8)) for o in offers])
+
+    async def accept(self, contact_id: str, agent_id: str, offer_id: str, now: float) -> Result:
+        contact = await self.client.hget(self.keys.contact(contact_id), "queue")
+        queue = self.config.queues.get(contact or "")
+        target = queue.service_level.target_seconds if queue else 0
+        k = self.keys
+        keys = [k.contact(contact_id), k.agent(agent_id), k.events, k.stats(_day(now))]
+        return await self._must(
+            "accept", "accept", keys, [contact_id, agent_id, offer_id, repr(now), self.maxlen, repr(target)]
+        )
+
+    def _requeue_call(self, contact_id: str, queue: str, agent_id: str, offer_id: str, now: float, kind: str):
+        k = self.keys
+        delay = {"reject": self.config.routing.reject_delay, "expire": self.config.routing.no_answer_delay}
+        keys = [k.contact(contact_id), k.queue(queue), k.agent(agent_id), k.agent_contacts(agent_id), k.events]
+        args = [
+            contact_id,
+            agent_id,
+            offer_id,
+            repr(now),
+            kind,
+            repr(delay.get(kind, 0.0)),
+            self.config.routing.max_missed_offers,
+            self.maxlen,
+        ]
+        return "requeue_offer", keys, args
+
+    async def _requeue(self, operation: str, contact_id: str, agent_id: str, offer_id: str, now: float):
+        queue = await self.client.hget(self.keys.contact(contact_id), "queue")
+        if queue is None:
+            raise StaleDecision(operation, "no_such_offer")
+        name, keys, args = self._requeue_call(contact_id, queue, agent_id, offer_id, now, operation)
+        return await self._must(operation, name, keys, args)
+
+    async def reject(self, contact_id: str, agent_id: str, offer_id: str, now: float) -> Result:
+        """The agent turns the offer down: the contact goes back in its place, the agent backs off."""
+        return await self._requeue("reject", contact_id, agent_id, offer_id, now)
+
+    async def revoke(self, contact_id: str, agent_id: str, offer_id: str, now: float) -> Result:
+        """Take an offer back (the agent's connection is gone): the contact goes back in its place."""
+        return await self._requeue("revoke", contact_id, agent_id, offer_id, now)
+
+    async def complete(
+        self, contact_id: str, agent_id: str, now: float, *, disposition: str = "", note: str = ""
+    ) -> Result:
+        """The agent is done with a connected contact: wrap-up starts (or it is done at once)."""
+        queue_name = await self.client.hget(self.keys.contact(contact_id), "queue")
+        queue = self.config.queues.get(queue_name or "")
+        wrapup = queue.wrapup if queue else 0.0
+        k = self.keys
+        customer = await self.client.hget(k.contact(contact_id), "customer") or ""
+        keys = [
+            k.contact(contact_id),
+            k.agent(agent_id),
+            k.agent_contacts(agent_id),
+            k.events,
+            k.contacts,
+            k.customer_last(customer),
+        ]
+        args = [contact_id, agent_id, repr(now), repr(wrapup), disposition, note, self.maxlen]
+        return await self._must("complete", "complete", keys, args)
+
+    def _end_wrapup_call(self, contact_id: str, agent_id: str, now: float, early: bool):
+        k = self.keys
+        keys = [k.contact(contact_id), k.agent(agent_id), k.agent_contacts(agent_id), k.events, k.contacts]
+        return "end_wrapup", keys, [contact_id, agent_id, repr(now), "1" if early else "0", self.maxlen]
+
+    async def end_wrapup(self, contact_id: str, agent_id: str, now: float, *, early: bool = True) -> Result:
+        """The agent says its wrap-up is done (before its time is up)."""
+        name, keys, args = self._end_wrapup_call(contact_id, agent_id, now, early)
+        return await self._must("end_wrapup", name, keys, args)
+
+    async def abandon(self, contact_id: str, now: float, reason: str = "customer_left") -> Result:
+        """The customer left before being connected."""
+        k = self.keys
+        for _ in range(5):
+            fields = await self.client.hmget(k.contact(contact_id), ["queue", "agent"])
+            queue_name, agent_id = fields[0], fields[1] or ""
+            if queue_name is None:
+                raise StaleDecision("abandon", "not_waiting")
+            queue = self.config.queues.get(queue_name)
+            keys = [
+                k.contact(contact_id),
+                k.queue(queue_name),
+                k.agent(agent_id) if agent_id else k.none,
+                k.agent_contacts(agent_id) if agent_id else k.none,
+                k.events,
+                k.contacts,
+                k.stats(_day(now)),
+            ]
+            args = [
+                contact_id,
+                agent_id,
+                repr(now),
+                reason,
+                self.maxlen,
+                ",".join(contact_sources(ContactEvent.ABANDON)),
+                repr(queue.service_level.target_seconds if queue else 0),
+            ]
+            result = await self._call("abandon", keys, args)
+            if result.ok or result.code != "retry":
+                break
+        if not result.ok:
+            raise StaleDecision("abandon", result.code)
+        return result
+
+    async def transfer(
+        self, contact_id: str, agent_id: str, to_queue: str, now: float, *, to_agent: str = ""
+    ) -> Result:
+        """Send a connected contact to another queue (to the back of its line), optionally preferring an agent."""
+        if to_queue not in self.config.queues:
+            raise StaleDecision("transfer", "unknown_queue")
+        k = self.keys
+        keys = [k.contact(contact_id), k.queue(to_queue), k.agent(agent_id), k.agent_contacts(agent_id), k.events, k.seq]
+        until = now + self.config.routing.offer_timeout * 3 if to_agent else 0.0
+        args = [contact_id, agent_id, to_queue, repr(now), self.maxlen, to_agent, repr(until)]
+        return await self._must("transfer", "transfer", keys, args)
+
+    # -- timers -----------------------------------------------------------------------------------
+
+    def _timer_call(self, action: TimerAction, state: RoutingState, now: float):
+        k = self.keys
+        if isinstance(action, ExpireOffer):
+            queue = state.contacts[action.contact_id].queue
+            return self._requeue_call(action.contact_id, queue, action.agent_id, action.offer_id, now, "expire")
+        if isinstance(action, EndWrapup):
+            return self._end_wrapup_call(action.contact_id, action.agent_id, now, False)
+        assert isinstance(action, Overflow)
+        max_wait = self.config.queues[action.from_queue].max_wait
+        keys = [
+            k.contact(action.contact_id),
+            k.queue(action.from_queue),
+            k.queue(action.to_queue) if action.to_queue else k.none,
+            k.contacts,
+            k.events,
+        ]
+        args = [
+            action.contact_id,
+            action.from_queue,
+            action.to_queue or "",
+            repr(now),
+            repr(max_wait.seconds if max_wait else 0),
+            self.maxlen,
+        ]
+        return "overflow", keys, args
+
+    async def run_timers(self, actions: Sequence[TimerAction], state: RoutingState, now: float) -> list[Result]:
+        """Commit timer actions the policy found due (offer expiries need the contact's queue from ``state``)."""
+        return await self._call_many([self._timer_call(a, state, now) for a in actions])
+
+    # -- agents -----------------------------------------------------------------------------------
+
+    async def set_agent_state(self, agent_id: str, state: AgentState, now: float, reason: str = "") -> Result:
+        """Set an agent available, away (with a reason) or offline (giving back all it holds)."""
+        if agent_id not in self.config.agents:
+            raise StaleDecision("agent_state", "unknown_agent")
+        k = self.keys
+        event = AgentEvent(state.value)
+        sources = ",".join(s.value for s, moves in AGENT_TRANSITIONS.items() if event in moves)
+        for _ in range(5):
+            held: list[str] = []
+            contact_keys: list[str] = []
+            if state == AgentState.OFFLINE:
+                held = sorted(await self.client.smembers(k.agent_contacts(agent_id)))
+                queues = [await self.client.hget(k.contact(cid), "queue") for cid in held]
+                for cid, queue in zip(held, queues, strict=True):
+                    contact_keys += [k.contact(cid), k.queue(queue or "")]
+            keys = [k.agent(agent_id), k.agent_contacts(agent_id), k.events, k.contacts, *contact_keys]
+            args = [agent_id, state.value, reason, repr(now), self.maxlen, len(held), *held, sources]
+            result = await self._call("agent_state", keys, args)
+            if result.ok or result.code != "retry":
+                break
+        if not result.ok:
+            raise StaleDecision("agent_state", result.code)
+        return result
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def contact(self, contact_id: str) -> dict[str, str]:
+        return await self.client.hgetall(self.keys.contact(contact_id))
+
+    async def agent(self, agent_id: str) -> dict[str, str]:
+        return await self.client.hgetall(self.keys.agent(agent_id))
+
+    async def refresh(self, state: RoutingState, contact_ids: Iterable[str], agent_ids: Iterable[str]) -> None:
+        """Read contacts and agents again and put them in ``state`` (after a refused decision)."""
+        contact_ids, agent_ids = list(contact_ids), list(agent_ids)
+        pipe = self.client.pipeline(transaction=False)
+        for cid in contact_ids:
+            pipe.hgetall(self.keys.contact(cid))
+        for aid in agent_ids:
+            pipe.hgetall(self.keys.agent(aid))
+        replies = await pipe.execute()
+        for cid, fields in zip(contact_ids, replies[: len(contact_ids)], strict=True):
+            if fields:
+                state.put_contact(contact_from_fields(fields))
+            else:
+                state.drop_contact(cid)
+        for aid, fields in zip(agent_ids, replies[len(contact_ids) :], strict=True):
+            if fields:
+                state.put_agent(agent_from_fields(fields))
+
+    async def last_event_id(self) -> str:
+        entries = await self.client.xrevrange(self.keys.events, count=1)
+        return entries[0][0] if entries else "0-0"
+
+    async def load(self, state: RoutingState) -> str:
+        """Fill ``state`` from Redis; returns the event id to tail the stream from.
+
+        The id is read first, so any change made while loading is also in the tail; applying it again
+        is harmless because every snapshot carries a version and older ones are ignored.
+        """
+        last_id = await self.last_event_id()
+        contact_ids = list(await self.client.smembers(self.keys.contacts))
+        await self.refresh(state, contact_ids, list(self.config.agents))
+        return last_id
+
+    async def read_events(self, after: str, *, block_ms: int | None, count: int = 1000) -> list[Event]:
+        """Events after the id ``after`` (waiting up to ``block_ms`` for the first one)."""
+        reply = await self.client.xread({self.keys.events: after}, count=count, block=block_ms)
+        if not reply:
+            return []
+        # redis-py gives [[stream, entries]] (RESP2) or {stream: [entries]} (RESP3)
+        entries = reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
+        return [Event.from_entry(entry_id, fields) for entry_id, fields in entries]
+
+    async def events_between(self, start: str = "-", end: str = "+", count: int | None = None) -> list[Event]:
+        entries = await self.client.xrange(self.keys.events, start, end, count=count)
+        return [Event.from_entry(entry_id, fields) for entry_id, fields in entries]
+
+    async def queue_ids(self, queue: str) -> list[str]:
+        """The ids waiting in a queue, in line order."""
+        return await self.client.zrange(self.keys.queue(queue), 0, -1)
+
+    async def stats(self, now: float) -> dict[str, str]:
+        return await self.client.hgetall(self.keys.stats(_day(now)))
+
+    async def delete_tenant(self) -> int:
+        """Delete every key of this tenant (and nothing else). Returns how many."""
+        deleted = 0
+        async for key in self.client.scan_iter(match=self.keys.prefix + "*", count=1000):
+            deleted += await self.client.delete(key)
+        return deleted
+
+
+def _script_text(name: str) -> str:
+    lua = resources.files("router") / "lua"
+    return (lua / "_lib.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+
+
+__all__ = ["Keys", "RedisStore", "Result", "ResponseError", "connect"]
