@@ -141,6 +141,7 @@ class LiveRouter:
             else:
                 self.stats.refused += 1
                 stale_contacts.add(contact_ids[i])
+                stale_contacts.update(result.detail)
                 if agent_ids:
                     stale_agents.add(agent_ids[i])
         if stale_contacts or stale_agents:

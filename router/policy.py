@@ -48,6 +48,8 @@ class Offer:
     queue: str
     channel: str
     expires_at: float
+    lane: LaneKey
+    passed: tuple[str, ...] = ()  # contacts ahead of it in its lane, passed over for their preferred agent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,12 +84,13 @@ TimerAction = ExpireOffer | EndWrapup | Overflow
 class _Cursor:
     """Walks one lane in order during a pass without losing entries (they are restored after)."""
 
-    __slots__ = ("heap", "key", "popped")
+    __slots__ = ("heap", "key", "passed", "popped")
 
     def __init__(self, key: LaneKey, heap: list[tuple[int, str]]) -> None:
         self.key = key
         self.heap = heap
         self.popped: list[tuple[int, str]] = []
+        self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
     def head(self, state: RoutingState, taken: set[str]) -> ContactView | None:
         heap = self.heap
@@ -103,12 +106,15 @@ class _Cursor:
         return None
 
     def skip(self) -> None:
-        self.popped.append(heapq.heappop(self.heap))
+        entry = heapq.heappop(self.heap)
+        self.popped.append(entry)
+        self.passed.append(entry[1])
 
     def restore(self) -> None:
         for entry in self.popped:
             heapq.heappush(self.heap, entry)
         self.popped.clear()
+        self.passed.clear()
 
 
 class RoutingPolicy:
@@ -158,6 +164,8 @@ class RoutingPolicy:
                             queue=c.queue,
                             channel=c.channel,
                             expires_at=now + self.offer_timeout(state, queue, c.channel),
+                            lane=cursor.key,
+                            passed=tuple(cursor.passed),
                         )
                     )
                     taken.add(c.id)

@@ -6,8 +6,8 @@ the event stream); the simulator keeps one as its truth. Both change it only thr
 
 Indexes:
 
-- *lanes*: the waiting contacts of one queue with one priority and one set of contact-specific skill
-  requirements, as a heap ordered by sequence number (first-come, first-served). Within a lane an older
+- *lanes*: the waiting contacts of one queue and channel with one priority and one set of contact-specific
+  skill requirements, as a heap ordered by sequence number (first-come, first-served). Within a lane an older
   contact is always at least as routable as a younger one (it has aged, escalated and passed more profile
   delays), so the policy only ever looks at a lane's head, and stops at the first head nobody can take.
 - *free agents* per (queue, profile priority): the available agents with room for one more contact on one
@@ -27,7 +27,7 @@ from router.config.model import Agent, Config, Queue
 from router.lifecycle import HOLDS_CAPACITY, AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
-LaneKey = tuple[str, int, str]  # (queue, priority, encoded contact-specific requirements)
+LaneKey = tuple[str, str, int, str]  # (queue, channel, priority, encoded contact-specific requirements)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -53,7 +53,7 @@ class ContactView:
     ver: int = 0  # bumped by every change in Redis; older snapshots are ignored
 
     def lane_key(self) -> LaneKey:
-        return (self.queue, self.priority, encode(self.skills))
+        return (self.queue, self.channel, self.priority, encode(self.skills))
 
 
 @dataclass(slots=True, kw_only=True)

@@ -31,7 +31,7 @@ from router.lifecycle import (
     contact_sources,
 )
 from router.policy import EndWrapup, ExpireOffer, Offer, Overflow, TimerAction
-from router.state import AgentView, ContactView, RoutingState
+from router.state import AgentView, ContactView, LaneKey, RoutingState
 from skills.model import Requirements, encode
 
 SCRIPT_NAMES = (
@@ -85,6 +85,11 @@ class Keys:
     def agent_contacts(self, agent_id: str) -> str:
         return f"{self.prefix}agent:{agent_id}:contacts"
 
+    def lane(self, lane: LaneKey) -> str:
+        """The zset of one lane: waiting contacts of one queue, channel, priority and skill set."""
+        queue, channel, priority, skills = lane
+        return f"{self.prefix}lane:{queue}:{channel}:{priority}:{skills}"
+
     def customer_last(self, customer: str) -> str:
         return f"{self.prefix}customer:{customer}:last" if customer else self.none
 
@@ -101,6 +106,7 @@ class Result:
     contact: ContactView | None = None
     agent: AgentView | None = None
     contact_fields: dict[str, str] | None = None
+    detail: tuple[str, ...] = ()  # with out_of_order: the contacts found ahead in the lane
 
 
 def _day(now: float) -> str:
@@ -112,7 +118,7 @@ def _parse(reply: Any) -> Result:
         raise reply
     status = reply[0]
     if status == "err":
-        return Result(False, reply[1])
+        return Result(False, reply[1], detail=tuple(reply[2].split(",")) if len(reply) > 2 else ())
     contact = json.loads(reply[1]) if reply[1] else None
     agent = json.loads(reply[2]) if len(reply) > 2 and reply[2] else None
     return Result(
@@ -196,7 +202,16 @@ class RedisStore:
         """Put a new contact in line (idempotent on ``contact_id``: a repeat returns code ``dup``)."""
         q = self.config.queues[queue]
         k = self.keys
-        keys = [k.contact(contact_id), k.queue(queue), k.seq, k.events, k.contacts, k.customer_last(customer)]
+        lane = (queue, channel, q.priority if priority is None else priority, encode(skills))
+        keys = [
+            k.contact(contact_id),
+            k.queue(queue),
+            k.seq,
+            k.events,
+            k.contacts,
+            k.customer_last(customer),
+            k.lane(lane),
+        ]
         args = [
             contact_id,
             queue,
@@ -219,6 +234,7 @@ class RedisStore:
             k.agent(offer.agent_id),
             k.agent_contacts(offer.agent_id),
             k.events,
+            k.lane(offer.lane),
         ]
         args = [
             offer.contact_id,
@@ -231,6 +247,7 @@ class RedisStore:
             self.maxlen,
             offer.queue,
             ",".join(contact_sources(ContactEvent.OFFER)),
+            ",".join(offer.passed),
         ]
         return "offer", keys, args
 
@@ -248,10 +265,12 @@ class RedisStore:
             "accept", "accept", keys, [contact_id, agent_id, offer_id, repr(now), self.maxlen, repr(target)]
         )
 
-    def _requeue_call(self, contact_id: str, queue: str, agent_id: str, offer_id: str, now: float, kind: str):
+    def _requeue_call(
+        self, contact_id: str, queue: str, lane: str, agent_id: str, offer_id: str, now: float, kind: str
+    ):
         k = self.keys
         delay = {"reject": self.config.routing.reject_delay, "expire": self.config.routing.no_answer_delay}
-        keys = [k.contact(contact_id), k.queue(queue), k.agent(agent_id), k.agent_contacts(agent_id), k.events]
+        keys = [k.contact(contact_id), k.queue(queue), k.agent(agent_id), k.agent_contacts(agent_id), k.events, lane]
         args = [
             contact_id,
             agent_id,
@@ -265,10 +284,10 @@ class RedisStore:
         return "requeue_offer", keys, args
 
     async def _requeue(self, operation: str, contact_id: str, agent_id: str, offer_id: str, now: float):
-        queue = await self.client.hget(self.keys.contact(contact_id), "queue")
+        queue, lane = await self.client.hmget(self.keys.contact(contact_id), ["queue", "lane"])
         if queue is None:
             raise StaleDecision(operation, "no_such_offer")
-        name, keys, args = self._requeue_call(contact_id, queue, agent_id, offer_id, now, operation)
+        name, keys, args = self._requeue_call(contact_id, queue, lane, agent_id, offer_id, now, operation)
         return await self._must(operation, name, keys, args)
 
     async def reject(self, contact_id: str, agent_id: str, offer_id: str, now: float) -> Result:
@@ -313,8 +332,8 @@ class RedisStore:
         """The customer left before being connected."""
         k = self.keys
         for _ in range(5):
-            fields = await self.client.hmget(k.contact(contact_id), ["queue", "agent"])
-            queue_name, agent_id = fields[0], fields[1] or ""
+            fields = await self.client.hmget(k.contact(contact_id), ["queue", "agent", "lane"])
+            queue_name, agent_id, lane = fields[0], fields[1] or "", fields[2] or k.none
             if queue_name is None:
                 raise StaleDecision("abandon", "not_waiting")
             queue = self.config.queues.get(queue_name)
@@ -326,6 +345,7 @@ class RedisStore:
                 k.events,
                 k.contacts,
                 k.stats(_day(now)),
+                lane,
             ]
             args = [
                 contact_id,
@@ -350,7 +370,17 @@ class RedisStore:
         if to_queue not in self.config.queues:
             raise StaleDecision("transfer", "unknown_queue")
         k = self.keys
-        keys = [k.contact(contact_id), k.queue(to_queue), k.agent(agent_id), k.agent_contacts(agent_id), k.events, k.seq]
+        channel, priority, skills = await self.client.hmget(k.contact(contact_id), ["channel", "priority", "skills"])
+        lane = k.lane((to_queue, channel or "", int(priority or 0), skills or ""))
+        keys = [
+            k.contact(contact_id),
+            k.queue(to_queue),
+            k.agent(agent_id),
+            k.agent_contacts(agent_id),
+            k.events,
+            k.seq,
+            lane,
+        ]
         until = now + self.config.routing.offer_timeout * 3 if to_agent else 0.0
         args = [contact_id, agent_id, to_queue, repr(now), self.maxlen, to_agent, repr(until)]
         return await self._must("transfer", "transfer", keys, args)
@@ -360,18 +390,23 @@ class RedisStore:
     def _timer_call(self, action: TimerAction, state: RoutingState, now: float):
         k = self.keys
         if isinstance(action, ExpireOffer):
-            queue = state.contacts[action.contact_id].queue
-            return self._requeue_call(action.contact_id, queue, action.agent_id, action.offer_id, now, "expire")
+            c = state.contacts[action.contact_id]
+            lane = k.lane(c.lane_key())
+            return self._requeue_call(c.id, c.queue, lane, action.agent_id, action.offer_id, now, "expire")
         if isinstance(action, EndWrapup):
             return self._end_wrapup_call(action.contact_id, action.agent_id, now, False)
         assert isinstance(action, Overflow)
         max_wait = self.config.queues[action.from_queue].max_wait
+        c = state.contacts[action.contact_id]
+        target_lane = (action.to_queue, c.channel, c.priority, encode(c.skills)) if action.to_queue else None
         keys = [
             k.contact(action.contact_id),
             k.queue(action.from_queue),
             k.queue(action.to_queue) if action.to_queue else k.none,
             k.contacts,
             k.events,
+            k.lane(c.lane_key()),
+            k.lane(target_lane) if target_lane else k.none,
         ]
         args = [
             action.contact_id,
@@ -401,9 +436,9 @@ class RedisStore:
             contact_keys: list[str] = []
             if state == AgentState.OFFLINE:
                 held = sorted(await self.client.smembers(k.agent_contacts(agent_id)))
-                queues = [await self.client.hget(k.contact(cid), "queue") for cid in held]
-                for cid, queue in zip(held, queues, strict=True):
-                    contact_keys += [k.contact(cid), k.queue(queue or "")]
+                for cid in held:
+                    queue, lane = await self.client.hmget(k.contact(cid), ["queue", "lane"])
+                    contact_keys += [k.contact(cid), k.queue(queue or ""), lane or k.none]
             keys = [k.agent(agent_id), k.agent_contacts(agent_id), k.events, k.contacts, *contact_keys]
             args = [agent_id, state.value, reason, repr(now), self.maxlen, len(held), *held, sources]
             result = await self._call("agent_state", keys, args)

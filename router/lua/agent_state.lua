@@ -3,7 +3,7 @@
 -- place; contacts in wrap-up are done. The caller passes the keys of the contacts it saw the agent
 -- hold; if the agent's set differs, the script refuses with "retry" and the caller looks again.
 -- KEYS[1] agent hash  KEYS[2] agent's contacts set  KEYS[3] event stream  KEYS[4] active-contacts set
--- KEYS[5..] for each held contact: its hash, then its queue zset
+-- KEYS[5..] for each held contact: its hash, its queue zset, its lane zset
 -- ARGV[1] agent id  ARGV[2] state  ARGV[3] reason  ARGV[4] now  ARGV[5] stream maxlen
 -- ARGV[6] number of held contacts passed  ARGV[7..] their ids
 -- ARGV[7+n] states the agent may leave for ARGV[2] (csv)
@@ -23,8 +23,9 @@ if target == 'offline' then
     if not given[id] then return err('retry') end
   end
   for i = 1, n do
-    local ckey = KEYS[3 + 2 * i]
-    local qkey = KEYS[4 + 2 * i]
+    local ckey = KEYS[2 + 3 * i]
+    local qkey = KEYS[3 + 3 * i]
+    local lkey = KEYS[4 + 3 * i]
     local contact = hgetall(ckey)
     local etype = nil
     if contact['state'] == 'offered' or contact['state'] == 'connected' then
@@ -34,6 +35,7 @@ if target == 'offline' then
       contact['offer_id'] = ''
       contact['offer_expires'] = '0'
       redis.call('ZADD', qkey, tonumber(contact['seq']), contact['id'])
+      redis.call('ZADD', lkey, tonumber(contact['seq']), contact['id'])
     elseif contact['state'] == 'wrapup' then
       etype = 'contact.done'
       contact['state'] = 'done'

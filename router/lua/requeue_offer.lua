@@ -1,6 +1,7 @@
 -- An offer ends without an answer: rejected, expired or revoked. The contact goes back in line in its
 -- original place (same sequence number and enqueue time); the agent backs off.
 -- KEYS[1] contact hash  KEYS[2] its queue zset  KEYS[3] agent hash  KEYS[4] agent's contacts set  KEYS[5] event stream
+-- KEYS[6] its lane zset
 -- ARGV[1] contact id  ARGV[2] agent id  ARGV[3] offer id  ARGV[4] now  ARGV[5] kind: reject|expire|revoke
 -- ARGV[6] back-off seconds  ARGV[7] missed offers that set the agent away  ARGV[8] stream maxlen
 -- Refusals: no_such_offer, not_expired.
@@ -8,6 +9,7 @@ local contact = hgetall(KEYS[1])
 if contact['state'] ~= 'offered' or contact['offer_id'] ~= ARGV[3] or contact['agent'] ~= ARGV[2] then
   return err('no_such_offer')
 end
+if contact['lane'] ~= KEYS[6] then return err('moved') end
 local now = tonumber(ARGV[4])
 local kind = ARGV[5]
 if kind == 'expire' and tonumber(contact['offer_expires']) > now then return err('not_expired') end
@@ -18,6 +20,7 @@ contact['offer_expires'] = '0'
 bump(contact)
 hset_table(KEYS[1], contact)
 redis.call('ZADD', KEYS[2], tonumber(contact['seq']), ARGV[1])
+redis.call('ZADD', KEYS[6], tonumber(contact['seq']), ARGV[1])
 local agent = hgetall(KEYS[3])
 local backoff = now + tonumber(ARGV[6])
 if backoff > tonumber(agent['backoff_until'] or '0') then agent['backoff_until'] = tostring(backoff) end
