@@ -47,7 +47,7 @@ class IllegalTransition(OmnirouteError):
 
     def __init__(self, entity: str, state: str, event: str) -> None:
         self.entity, self.state, self.event = entity, state, event
-        super().__init__(f"{entity} can't handle {event!r} in state {state!r}")
+        super().__init__(f"{entity} can't handle {str(event)!r} in state {str(state)!r}")
 
 
 class StaleDecision(OmnirouteError):

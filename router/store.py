@@ -187,7 +187,7 @@ class RedisStore:
 
     # -- contacts ---------------------------------------------------------------------------------
 
-    async def enqueue(
+    def _enqueue_call(
         self,
         contact_id: str,
         queue: str,
@@ -198,11 +198,10 @@ class RedisStore:
         priority: int | None = None,
         skills: Requirements = (),
         attrs: dict[str, Any] | None = None,
-    ) -> Result:
-        """Put a new contact in line (idempotent on ``contact_id``: a repeat returns code ``dup``)."""
+    ):
         q = self.config.queues[queue]
         k = self.keys
-        lane = (queue, channel, q.priority if priority is None else priority, encode(skills))
+        priority = q.priority if priority is None else priority
         keys = [
             k.contact(contact_id),
             k.queue(queue),
@@ -210,13 +209,13 @@ class RedisStore:
             k.events,
             k.contacts,
             k.customer_last(customer),
-            k.lane(lane),
+            k.lane((queue, channel, priority, encode(skills))),
         ]
         args = [
             contact_id,
             queue,
             channel,
-            q.priority if priority is None else priority,
+            priority,
             repr(now),
             customer,
             encode(skills),
@@ -224,7 +223,23 @@ class RedisStore:
             repr(q.last_agent),
             self.maxlen,
         ]
-        return await self._call("enqueue", keys, args)
+        return "enqueue", keys, args
+
+    async def enqueue(self, contact_id: str, queue: str, channel: str, now: float, **kw: Any) -> Result:
+        """Put a new contact in line (idempotent on ``contact_id``: a repeat returns code ``dup``).
+
+        Keyword arguments: ``customer``, ``priority`` (default: the queue's), ``skills`` (requirements
+        of this contact on top of the queue's), ``attrs`` (JSON-able attributes).
+        """
+        if queue not in self.config.queues:
+            raise StaleDecision("enqueue", "unknown_queue")
+        if channel not in self.config.queues[queue].channels:
+            raise StaleDecision("enqueue", "channel_not_in_queue")
+        return await self._call(*self._enqueue_call(contact_id, queue, channel, now, **kw))
+
+    async def enqueue_many(self, contacts: Sequence[tuple[str, str, str]], now: float) -> list[Result]:
+        """Enqueue many contacts, given as (id, queue, channel), in one round trip."""
+        return await self._call_many([self._enqueue_call(cid, q, ch, now) for cid, q, ch in contacts])
 
     def _offer_call(self, offer: Offer, now: float, offer_id: str) -> tuple[str, list[str], list[Any]]:
         k = self.keys
@@ -255,15 +270,22 @@ class RedisStore:
         """Commit routing decisions; each result says whether its offer stood."""
         return await self._call_many([self._offer_call(o, now, secrets.token_hex(8)) for o in offers])
 
-    async def accept(self, contact_id: str, agent_id: str, offer_id: str, now: float) -> Result:
-        contact = await self.client.hget(self.keys.contact(contact_id), "queue")
-        queue = self.config.queues.get(contact or "")
-        target = queue.service_level.target_seconds if queue else 0
+    def _accept_call(self, contact_id: str, agent_id: str, offer_id: str, queue: str, now: float):
+        q = self.config.queues.get(queue)
+        target = q.service_level.target_seconds if q else 0.0
         k = self.keys
         keys = [k.contact(contact_id), k.agent(agent_id), k.events, k.stats(_day(now))]
-        return await self._must(
-            "accept", "accept", keys, [contact_id, agent_id, offer_id, repr(now), self.maxlen, repr(target)]
-        )
+        return "accept", keys, [contact_id, agent_id, offer_id, repr(now), self.maxlen, repr(target)]
+
+    async def accept(self, contact_id: str, agent_id: str, offer_id: str, now: float) -> Result:
+        """The agent takes the offer: the contact is connected."""
+        queue = await self.client.hget(self.keys.contact(contact_id), "queue") or ""
+        name, keys, args = self._accept_call(contact_id, agent_id, offer_id, queue, now)
+        return await self._must("accept", name, keys, args)
+
+    async def accept_many(self, offers: Sequence[tuple[str, str, str, str]], now: float) -> list[Result]:
+        """Accept many offers, given as (contact, agent, offer id, queue), in one round trip."""
+        return await self._call_many([self._accept_call(*o, now) for o in offers])
 
     def _requeue_call(
         self, contact_id: str, queue: str, lane: str, agent_id: str, offer_id: str, now: float, kind: str
@@ -298,15 +320,11 @@ class RedisStore:
         """Take an offer back (the agent's connection is gone): the contact goes back in its place."""
         return await self._requeue("revoke", contact_id, agent_id, offer_id, now)
 
-    async def complete(
-        self, contact_id: str, agent_id: str, now: float, *, disposition: str = "", note: str = ""
-    ) -> Result:
-        """The agent is done with a connected contact: wrap-up starts (or it is done at once)."""
-        queue_name = await self.client.hget(self.keys.contact(contact_id), "queue")
-        queue = self.config.queues.get(queue_name or "")
-        wrapup = queue.wrapup if queue else 0.0
+    def _complete_call(
+        self, contact_id: str, agent_id: str, queue: str, customer: str, now: float, disposition: str, note: str
+    ):
+        q = self.config.queues.get(queue)
         k = self.keys
-        customer = await self.client.hget(k.contact(contact_id), "customer") or ""
         keys = [
             k.contact(contact_id),
             k.agent(agent_id),
@@ -315,8 +333,20 @@ class RedisStore:
             k.contacts,
             k.customer_last(customer),
         ]
-        args = [contact_id, agent_id, repr(now), repr(wrapup), disposition, note, self.maxlen]
-        return await self._must("complete", "complete", keys, args)
+        args = [contact_id, agent_id, repr(now), repr(q.wrapup if q else 0.0), disposition, note, self.maxlen]
+        return "complete", keys, args
+
+    async def complete(
+        self, contact_id: str, agent_id: str, now: float, *, disposition: str = "", note: str = ""
+    ) -> Result:
+        """The agent is done with a connected contact: wrap-up starts (or it is done at once)."""
+        queue, customer = await self.client.hmget(self.keys.contact(contact_id), ["queue", "customer"])
+        call = self._complete_call(contact_id, agent_id, queue or "", customer or "", now, disposition, note)
+        return await self._must("complete", *call)
+
+    async def complete_many(self, contacts: Sequence[tuple[str, str, str, str]], now: float) -> list[Result]:
+        """Complete many connected contacts, given as (contact, agent, queue, customer), in one round trip."""
+        return await self._call_many([self._complete_call(*c, now, "", "") for c in contacts])
 
     def _end_wrapup_call(self, contact_id: str, agent_id: str, now: float, early: bool):
         k = self.keys

@@ -1,0 +1,88 @@
+"""The pure policy on a hand-built RoutingState: no Redis, no clock."""
+
+from __future__ import annotations
+
+from router.config.model import Agent, Channel, Config, Queue, RoutingDefaults, Strategy
+from router.lifecycle import AgentState, ContactState
+from router.policy import EndWrapup, ExpireOffer, RoutingPolicy
+from router.state import AgentView, ContactView, RoutingState
+from skills.model import SkillRequirement as R
+
+
+def make_config(*agents: Agent, strategy: Strategy = Strategy.LONGEST_IDLE) -> Config:
+    return Config(
+        source="test",
+        tenant="t",
+        routing=RoutingDefaults(),
+        channels={"voice": Channel(name="voice", capacity=1, exclusive=True), "chat": Channel(name="chat", capacity=3)},
+        skills=("sales", "es"),
+        queues={
+            "sales": Queue(
+                name="sales", channels=("voice", "chat"), requirements=(R(skill="sales", min_level=1),), strategy=strategy
+            )
+        },
+        profiles={},
+        agents={a.id: a for a in agents},
+    )
+
+
+def agent(agent_id: str, **skills: int) -> Agent:
+    return Agent(id=agent_id, name=agent_id, skills=skills or {"sales": 5}, channels=("voice", "chat"))
+
+
+def contact(cid: str, seq: int, channel: str = "voice", **kw) -> ContactView:
+    return ContactView(id=cid, queue="sales", channel=channel, priority=0, enqueued_at=float(seq), seq=seq, **kw)
+
+
+def test_contacts_go_in_arrival_order_to_agents_in_idle_order():
+    state = RoutingState(make_config(agent("a1"), agent("a2"), agent("a3")))
+    for i, agent_id in enumerate(("a2", "a3", "a1")):
+        state.put_agent(AgentView(id=agent_id, state=AgentState.AVAILABLE, idle_since=float(i)))
+    for i in (3, 1, 2):
+        state.put_contact(contact(f"c{i}", i))
+    offers = RoutingPolicy().decide(state, now=10.0)
+    assert [(o.contact_id, o.agent_id) for o in offers] == [("c1", "a2"), ("c2", "a3"), ("c3", "a1")]
+
+
+def test_a_blocked_voice_contact_does_not_hold_back_chats_behind_it():
+    state = RoutingState(make_config(agent("a1")))
+    state.put_agent(AgentView(id="a1", state=AgentState.AVAILABLE, load={"chat": 1}))
+    state.put_contact(contact("call", 1, "voice"))
+    state.put_contact(contact("chat", 2, "chat"))
+    offers = RoutingPolicy().decide(state, now=10.0)
+    assert [o.contact_id for o in offers] == ["chat"]
+
+
+def test_a_contact_waiting_for_its_preferred_agent_is_passed_over_and_named():
+    state = RoutingState(make_config(agent("a1"), agent("a2")))
+    state.put_agent(AgentView(id="a1", state=AgentState.AVAILABLE))
+    state.put_agent(AgentView(id="a2", state=AgentState.AWAY, reason="lunch"))
+    state.put_contact(contact("loyal", 1, preferred_agent="a2", preferred_until=100.0))
+    state.put_contact(contact("next", 2))
+    offers = RoutingPolicy().decide(state, now=10.0)
+    assert [(o.contact_id, o.agent_id, o.passed) for o in offers] == [("next", "a1", ("loyal",))]
+
+
+def test_decide_leaves_the_state_alone_and_is_repeatable():
+    state = RoutingState(make_config(agent("a1")))
+    state.put_agent(AgentView(id="a1", state=AgentState.AVAILABLE))
+    state.put_contact(contact("c1", 1))
+    policy = RoutingPolicy()
+    assert policy.decide(state, 5.0) == policy.decide(state, 5.0)
+    assert state.contacts["c1"].state == ContactState.QUEUED
+
+
+def test_due_timers_and_next_deadline():
+    state = RoutingState(make_config(agent("a1"), agent("a2")))
+    state.put_agent(AgentView(id="a1", state=AgentState.AVAILABLE, load={"voice": 1}))
+    state.put_agent(AgentView(id="a2", state=AgentState.AVAILABLE, load={"voice": 1}))
+    state.put_contact(contact("c1", 1, state=ContactState.OFFERED, agent="a1", offer_id="o1", offer_expires=30.0))
+    state.put_contact(contact("c2", 2, state=ContactState.WRAPUP, agent="a2", wrapup_until=20.0))
+    policy = RoutingPolicy()
+    assert policy.next_deadline(state, 10.0) == 20.0
+    assert policy.due(state, 19.0) == []
+    assert policy.due(state, 20.0) == [EndWrapup(contact_id="c2", agent_id="a2")]
+    assert policy.due(state, 30.0) == [
+        ExpireOffer(contact_id="c1", agent_id="a1", offer_id="o1"),
+        EndWrapup(contact_id="c2", agent_id="a2"),
+    ]
