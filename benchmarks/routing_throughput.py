@@ -67,8 +67,7 @@ def start_redis() -> tuple[str, subprocess.Popen, str]:
     port = free_port()
     data = tempfile.mkdtemp(prefix="omniroute-bench-redis-")
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", data],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", data],
         stdout=subprocess.DEVNULL,
     )
     time.sleep(0.3)
@@ -76,6 +75,7 @@ def start_redis() -> tuple[str, subprocess.Popen, str]:
 
 
 # -- the two load generators, each in its own process ------------------------------------------------
+
 
 def run_pusher(url: str, config_path: str, n: int, rate: float | None, batch: int) -> None:
     async def main() -> None:
@@ -149,7 +149,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def one_run(url: str, config_path: str, routers: int, n: int, rate: float | None, batch: int) -> dict:
-    store, after = asyncio.run(prepare(url, config_path))
+    _store, after = asyncio.run(prepare(url, config_path))
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "router.cli", "serve", "--config", config_path, "--redis", url],

@@ -1,6 +1,7 @@
 """The router's CLI commands: ``serve``, ``contact add``, ``queue stats``, ``agent list``.
 
-Each takes the parsed config, the Redis URL and the argparse namespace, prints, and returns an exit code.
+Each body takes the parsed config, the Redis URL and the argparse namespace, prints, and returns an exit
+code; :func:`_with_config` registers it with the CLI, reading ``--config`` first.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import logging
 import time
 
+from router.cli import command, read_config
 from router.config.model import Config
 from router.errors import StaleDecision
 from router.lifecycle import AgentState
@@ -17,6 +19,22 @@ from router.serve import serve
 from router.stats import agent_states, queue_stats
 from router.store import RedisStore, connect
 from skills.model import SkillRequirement
+
+
+def _with_config(name: str, help: str, arguments=None):
+    """Register ``body(config, redis_url, args)`` as the subcommand ``name``."""
+
+    def register(body):
+        def handler(args: argparse.Namespace) -> int:
+            config = read_config(args.config)
+            if config is None:
+                return 1
+            return body(config, args.redis, args)
+
+        command(name, help, arguments)(handler)
+        return body
+
+    return register
 
 
 def _seconds(value: float | None) -> str:
@@ -27,6 +45,7 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
+@_with_config("serve", "run the router against Redis until interrupted")
 def cmd_serve(config: Config, redis_url: str, args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"omniroute serve: tenant {config.tenant}, {len(config.queues)} queues, {len(config.agents)} agents")
@@ -44,6 +63,16 @@ async def _with_store(config: Config, redis_url: str, body):
         await client.aclose()
 
 
+def _contact_add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--queue", required=True, help="the queue to put it in")
+    parser.add_argument("--channel", help="its channel (default: the queue's first)")
+    parser.add_argument("--customer", help="the customer's id (for last-agent preference)")
+    parser.add_argument("--priority", type=int, help="priority (default: the queue's)")
+    parser.add_argument("--skill", action="append", metavar="SKILL=LEVEL", help="an extra requirement, repeatable")
+    parser.add_argument("--id", help="the contact's id (default: a new random one)")
+
+
+@_with_config("contact add", "put a contact in a queue", _contact_add_arguments)
 def cmd_contact_add(config: Config, redis_url: str, args: argparse.Namespace) -> int:
     if args.queue not in config.queues:
         print(f"unknown queue {args.queue!r}; queues: {', '.join(config.queues)}")
@@ -79,6 +108,7 @@ def cmd_contact_add(config: Config, redis_url: str, args: argparse.Namespace) ->
         return 1
 
 
+@_with_config("queue stats", "live figures per queue and today's service level")
 def cmd_queue_stats(config: Config, redis_url: str, args: argparse.Namespace) -> int:
     rows = asyncio.run(_with_store(config, redis_url, lambda store: queue_stats(store, time.time())))
     header = (
@@ -97,6 +127,11 @@ def cmd_queue_stats(config: Config, redis_url: str, args: argparse.Namespace) ->
     return 0
 
 
+def _agent_list_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state", choices=[s.value for s in AgentState], help="only agents in this state")
+
+
+@_with_config("agent list", "agents with their live state, load and skills", _agent_list_arguments)
 def cmd_agent_list(config: Config, redis_url: str, args: argparse.Namespace) -> int:
     states = asyncio.run(_with_store(config, redis_url, agent_states))
     now = time.time()

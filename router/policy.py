@@ -348,4 +348,3 @@ class RoutingPolicy:
                 best = min(best, c.enqueued_at + delay)
                 break
         return best  # aging only reorders contacts: it never makes a new offer possible
-

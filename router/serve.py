@@ -22,7 +22,9 @@ async def serve(config: Config, redis_url: str, *, ready: asyncio.Event | None =
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, router.stop)
     task = asyncio.create_task(router.run())
-    log.info("router running for tenant %s (%d queues, %d agents)", config.tenant, len(config.queues), len(config.agents))
+    log.info(
+        "router running for tenant %s (%d queues, %d agents)", config.tenant, len(config.queues), len(config.agents)
+    )
     if ready is not None:
         ready.set()
     try:

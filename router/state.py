@@ -113,9 +113,7 @@ class RoutingState:
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
         self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}
         self.free: dict[tuple[str, int], dict[str, AgentView]] = {}
-        self.levels: tuple[int, ...] = tuple(
-            sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()})
-        )
+        self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
         self.offer_expiries: list[tuple[float, str, str]] = []  # (expires, contact, offer id)
         self.wrapup_ends: list[tuple[float, str]] = []
         self.max_waits: list[tuple[float, str, str]] = []  # (deadline, contact, queue)
@@ -152,9 +150,8 @@ class RoutingState:
             self.last_offered[c.queue] = c.agent
             if not (same and old.offer_id == c.offer_id):
                 heapq.heappush(self.offer_expiries, (c.offer_expires, c.id, c.offer_id))
-        elif c.state == ContactState.WRAPUP:
-            if not (same and old.wrapup_until == c.wrapup_until):
-                heapq.heappush(self.wrapup_ends, (c.wrapup_until, c.id))
+        elif c.state == ContactState.WRAPUP and not (same and old.wrapup_until == c.wrapup_until):
+            heapq.heappush(self.wrapup_ends, (c.wrapup_until, c.id))
 
     def drop_contact(self, contact_id: str) -> None:
         """Forget a contact (it ended)."""

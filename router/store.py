@@ -51,9 +51,15 @@ DEFAULT_STREAM_MAXLEN = 1_000_000
 Client = aredis.Redis | RedisCluster
 
 
-async def connect(url: str) -> Client:
-    """A client for ``url``: a cluster client when that Redis runs in cluster mode."""
-    client = aredis.Redis.from_url(url, decode_responses=True)
+async def connect(url: str, *, max_connections: int = 64) -> Client:
+    """A client for ``url``: a cluster client when that Redis runs in cluster mode.
+
+    At most ``max_connections`` are open at once; a caller beyond that waits for one (it is not refused).
+    """
+    pool = aredis.BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=max_connections, timeout=30
+    )
+    client = aredis.Redis(connection_pool=pool)
     info = await client.info("cluster")
     if info.get("cluster_enabled"):
         await client.aclose()
@@ -141,9 +147,7 @@ class RedisStore:
         self._source = {name: _script_text(name) for name in SCRIPT_NAMES}
         self._sha: dict[str, str] = {}
         self.exclusive_csv = ",".join(c.name for c in config.channels.values() if c.exclusive)
-        self._capacity = {
-            (a.id, ch): config.capacity(a, ch) for a in config.agents.values() for ch in config.channels
-        }
+        self._capacity = {(a.id, ch): config.capacity(a, ch) for a in config.agents.values() for ch in config.channels}
 
     async def load_scripts(self) -> None:
         """Load every script into Redis (every primary, on a cluster) and remember its SHA."""
@@ -500,7 +504,7 @@ class RedisStore:
                 state.put_contact(contact_from_fields(fields))
             else:
                 state.drop_contact(cid)
-        for aid, fields in zip(agent_ids, replies[len(contact_ids) :], strict=True):
+        for fields in replies[len(contact_ids) :]:
             if fields:
                 state.put_agent(agent_from_fields(fields))
 
@@ -552,4 +556,4 @@ def _script_text(name: str) -> str:
     return (lua / "_lib.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
 
 
-__all__ = ["Keys", "RedisStore", "Result", "ResponseError", "connect"]
+__all__ = ["Keys", "RedisStore", "ResponseError", "Result", "connect"]

@@ -22,10 +22,7 @@ Requirements = tuple[SkillRequirement, ...]
 
 def meets(skills: Mapping[str, int], requirements: Iterable[SkillRequirement]) -> bool:
     """Whether an agent with ``skills`` (skill -> level) may take a contact needing ``requirements``."""
-    for req in requirements:
-        if skills.get(req.skill, 0) < req.min_level:
-            return False
-    return True
+    return all(skills.get(req.skill, 0) >= req.min_level for req in requirements)
 
 
 def proficiency(skills: Mapping[str, int], requirements: Iterable[SkillRequirement]) -> float:

@@ -6,10 +6,10 @@ skill levels are 1-10, capacities are whole contacts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Mapping
 
 from skills.model import SkillRequirement
 

@@ -18,7 +18,10 @@ def make_config(*agents: Agent, strategy: Strategy = Strategy.LONGEST_IDLE) -> C
         skills=("sales", "es"),
         queues={
             "sales": Queue(
-                name="sales", channels=("voice", "chat"), requirements=(R(skill="sales", min_level=1),), strategy=strategy
+                name="sales",
+                channels=("voice", "chat"),
+                requirements=(R(skill="sales", min_level=1),),
+                strategy=strategy,
             )
         },
         profiles={},

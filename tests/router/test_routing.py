@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from router.lifecycle import AgentState
 from tests.router.harness import Harness, config_for, run
 
 BASE = """
@@ -24,13 +23,16 @@ def agents(*specs: str) -> str:
 
 
 def one_queue(strategy: str, extra: str = "") -> str:
-    return BASE + f"""
+    return (
+        BASE
+        + f"""
 queues:
   sales:
     channels: [voice, chat]
     skills: {{sales: 1}}
     strategy: {strategy}
 {extra}"""
+    )
 
 
 def test_longest_idle_offers_to_the_agent_idle_longest(redis_url, tenant):
@@ -71,8 +73,10 @@ def test_most_skilled_offers_to_the_highest_proficiency(redis_url, tenant):
 
 
 def test_least_occupied_weighs_load_against_capacity(redis_url, tenant):
-    yaml = one_queue("least-occupied") + agents("a1:sales=5") + (
-        "  - {id: a2, name: a2, skills: {sales: 5}, channels: [voice, chat], capacity: {chat: 5}}\n"
+    yaml = (
+        one_queue("least-occupied")
+        + agents("a1:sales=5")
+        + ("  - {id: a2, name: a2, skills: {sales: 5}, channels: [voice, chat], capacity: {chat: 5}}\n")
     )
     config = config_for(tenant, yaml)
 
@@ -368,9 +372,7 @@ TIMERS = one_queue(
 
 
 def test_offer_expiry_requeues_in_place_and_the_agent_backs_off(redis_url, tenant):
-    config = config_for(
-        tenant, "routing: {offer_timeout: 10, no_answer_delay: 30, max_missed_offers: 5}\n" + TIMERS
-    )
+    config = config_for(tenant, "routing: {offer_timeout: 10, no_answer_delay: 30, max_missed_offers: 5}\n" + TIMERS)
 
     async def body():
         async with Harness(config, redis_url) as h:
@@ -413,9 +415,7 @@ def test_reject_requeues_in_place_and_backs_off_for_the_reject_delay(redis_url, 
 
 
 def test_an_agent_missing_offers_in_a_row_is_set_away(redis_url, tenant):
-    config = config_for(
-        tenant, "routing: {offer_timeout: 5, no_answer_delay: 0, max_missed_offers: 2}\n" + TIMERS
-    )
+    config = config_for(tenant, "routing: {offer_timeout: 5, no_answer_delay: 0, max_missed_offers: 2}\n" + TIMERS)
 
     async def body():
         async with Harness(config, redis_url) as h:
