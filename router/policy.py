@@ -140,12 +140,10 @@ class RoutingPolicy:
                 if not state.free.get((key[0], level)):
                     continue
                 cursor = _Cursor(key, heap)
+                cursors.append(cursor)  # restored after the level even if it yields nothing
                 c = cursor.head(state, taken)
                 if c is None:
-                    if not heap:
-                        del state.lanes[key]
                     continue
-                cursors.append(cursor)
                 order.append((-self.effective_priority(state, c, now), c.enqueued_at, c.seq, len(cursors) - 1))
             heapq.heapify(order)
             while order:

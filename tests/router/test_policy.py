@@ -89,3 +89,26 @@ def test_due_timers_and_next_deadline():
         ExpireOffer(contact_id="c1", agent_id="a1", offer_id="o1"),
         EndWrapup(contact_id="c2", agent_id="a2"),
     ]
+
+
+def test_a_decision_that_is_not_committed_is_made_again():
+    """Regression: a lane emptied by the offers of one level used to be dropped from the index at the
+    next level, so a contact whose offer was refused in Redis stayed queued but was never routed again."""
+    from router.config.model import Profile, ProfileQueue
+
+    config = make_config(agent("a1"))
+    blended = Agent(id="b1", name="b1", skills={"sales": 5}, channels=("voice",), profile="late")
+    config = Config(
+        **{f: getattr(config, f) for f in ("source", "tenant", "routing", "channels", "skills", "queues")},
+        profiles={"late": Profile(name="late", queues=(ProfileQueue(queue="sales", priority=2),))},
+        agents={"a1": config.agents["a1"], "b1": blended},
+    )
+    state = RoutingState(config)
+    assert state.levels == (1, 2)
+    state.put_agent(AgentView(id="a1", state=AgentState.AVAILABLE))
+    state.put_agent(AgentView(id="b1", state=AgentState.AVAILABLE, idle_since=-1.0))
+    state.put_contact(contact("c1", 1))
+    policy = RoutingPolicy()
+    first = policy.decide(state, 5.0)
+    assert [o.contact_id for o in first] == ["c1"]
+    assert policy.decide(state, 5.0) == first  # the commit was refused: the state did not change
