@@ -80,7 +80,7 @@ def start_redis() -> tuple[str, subprocess.Popen, str]:
 def run_pusher(url: str, config_path: str, n: int, rate: float | None, batch: int) -> None:
     async def main() -> None:
         config = load(config_path)
-        store = RedisStore(await connect(url), config)
+        store = RedisStore(await connect(url, tenant=config.tenant), config)
         await store.load_scripts()
         start = time.time()
         sent = 0
@@ -102,7 +102,7 @@ def run_agents(url: str, config_path: str, n: int, after: str) -> None:
 
     async def main() -> None:
         config = load(config_path)
-        store = RedisStore(await connect(url), config)
+        store = RedisStore(await connect(url, tenant=config.tenant), config)
         await store.load_scripts()
         done = 0
         last = after
@@ -126,7 +126,7 @@ def run_agents(url: str, config_path: str, n: int, after: str) -> None:
 
 async def prepare(url: str, config_path: str) -> tuple[RedisStore, str]:
     config = load(config_path)
-    store = RedisStore(await connect(url), config)
+    store = RedisStore(await connect(url, tenant=config.tenant), config)
     await store.delete_tenant()
     await store.load_scripts()
     now = time.time()
@@ -185,7 +185,7 @@ def one_run(url: str, config_path: str, routers: int, n: int, rate: float | None
 
 
 async def _latencies(url: str, config_path: str, after: str) -> list[float]:
-    store = RedisStore(await connect(url), load(config_path))
+    store = RedisStore(await connect(url, tenant="bench"), load(config_path))
     return await latencies(store, after)
 
 
@@ -227,7 +227,7 @@ def main() -> None:
 
 
 async def _cleanup(url: str, config_path: str) -> None:
-    store = RedisStore(await connect(url), load(config_path))
+    store = RedisStore(await connect(url, tenant="bench"), load(config_path))
     await store.delete_tenant()
 
 

@@ -55,7 +55,7 @@ def cmd_serve(config: Config, redis_url: str, args: argparse.Namespace) -> int:
 
 
 async def _with_store(config: Config, redis_url: str, body):
-    client = await connect(redis_url)
+    client = await connect(redis_url, tenant=config.tenant)
     try:
         store = RedisStore(client, config)
         return await body(store)

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 async def serve(config: Config, redis_url: str, *, ready: asyncio.Event | None = None) -> None:
     """Run the router for ``config`` against ``redis_url`` until SIGINT or SIGTERM."""
-    client = await connect(redis_url)
+    client = await connect(redis_url, tenant=config.tenant)
     store = RedisStore(client, config)
     router = LiveRouter(store, config)
     loop = asyncio.get_running_loop()

@@ -51,22 +51,35 @@ DEFAULT_STREAM_MAXLEN = 1_000_000
 Client = aredis.Redis | RedisCluster
 
 
-async def connect(url: str, *, max_connections: int = 64) -> Client:
-    """A client for ``url``: a cluster client when that Redis runs in cluster mode.
+async def connect(url: str, *, tenant: str | None = None, max_connections: int = 64) -> Client:
+    """A client for ``url``.
 
-    At most ``max_connections`` are open at once; a caller beyond that waits for one (it is not refused).
+    On a Redis Cluster, with ``tenant`` given, a client of the node that holds the tenant's slot: every
+    key of a tenant shares the ``{tenant}`` hash tag, so one node holds them all, and talking to it
+    directly lets the store pipeline its scripts (redis-py's cluster pipeline refuses EVALSHA). A
+    resharding that moves the slot makes the scripts fail with MOVED; restart the process to follow it.
+    Without ``tenant``, a cluster client. At most ``max_connections`` are open at once; a caller beyond
+    that waits for one (it is not refused).
     """
+    client = _plain(url, max_connections)
+    info = await client.info("cluster")
+    if not info.get("cluster_enabled"):
+        return client
+    await client.aclose()
+    cluster = RedisCluster.from_url(url, decode_responses=True)
+    await cluster.initialize()
+    if tenant is None:
+        return cluster
+    node = cluster.get_node_from_key(Keys(tenant).seq)
+    await cluster.aclose()
+    return _plain(f"redis://{node.host}:{node.port}/0", max_connections)
+
+
+def _plain(url: str, max_connections: int) -> aredis.Redis:
     pool = aredis.BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=max_connections, timeout=30
     )
-    client = aredis.Redis(connection_pool=pool)
-    info = await client.info("cluster")
-    if info.get("cluster_enabled"):
-        await client.aclose()
-        cluster = RedisCluster.from_url(url, decode_responses=True)
-        await cluster.initialize()
-        return cluster
-    return client
+    return aredis.Redis(connection_pool=pool)
 
 
 class Keys:

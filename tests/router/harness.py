@@ -37,7 +37,7 @@ class Harness:
         self.now = T0
 
     async def __aenter__(self) -> Harness:
-        self.client = await connect(self.redis_url)
+        self.client = await connect(self.redis_url, tenant=self.config.tenant)
         self.store = RedisStore(self.client, self.config)
         await self.store.load_scripts()
         self.router = LiveRouter(self.store, self.config, clock=lambda: self.now)
