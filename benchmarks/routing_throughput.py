@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing as mp
 import os
 import shutil
@@ -107,14 +108,15 @@ def run_agents(url: str, config_path: str, n: int, after: str) -> None:
         done = 0
         last = after
         while done < n:
-            events = await store.read_events(last, block_ms=1000, count=2000)
+            entries = await store.read_entries(last, block_ms=1000, count=2000)
             offers = []
-            for ev in events:
-                last = ev.id
-                if ev.type == EventType.CONTACT_OFFERED:
-                    c = ev.contact
+            for entry_id, fields in entries:
+                last = entry_id
+                kind = fields["type"]
+                if kind == EventType.CONTACT_OFFERED:
+                    c = json.loads(fields["contact"])
                     offers.append((c["id"], c["agent"], c["offer_id"], c["queue"]))
-                elif ev.type == EventType.CONTACT_DONE:
+                elif kind == EventType.CONTACT_DONE:
                     done += 1
             if offers:
                 now = time.time()

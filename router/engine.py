@@ -15,12 +15,14 @@ in Redis and expire there, and any other router requeues them.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from router.config.model import Config
+from router.events import agent_from_fields, contact_from_fields
 from router.policy import RoutingPolicy
 from router.state import RoutingState
 from router.store import RedisStore, Result
@@ -86,8 +88,8 @@ class LiveRouter:
             if now - self._loaded_at >= self.resync_every:
                 await self.load()
             block = None if busy else self._block_ms(now)
-            events = await self.store.read_events(self.last_id, block_ms=block)
-            self.apply_events(events)
+            entries = await self.store.read_entries(self.last_id, block_ms=block)
+            self.apply_entries(entries)
             busy = await self.turn(self.clock())
 
     def _block_ms(self, now: float) -> int:
@@ -95,21 +97,20 @@ class LiveRouter:
         wait = self.max_block if deadline is None else min(self.max_block, deadline - now)
         return max(1, int(wait * 1000) + 1)
 
-    def apply_events(self, events: Iterable) -> None:
-        for event in events:
-            self.last_id = event.id
+    def apply_entries(self, entries: Iterable[tuple[str, dict[str, str]]]) -> None:
+        """Bring the mirror up to date with stream entries, parsing only snapshots newer than it holds."""
+        state = self.state
+        for entry_id, fields in entries:
+            self.last_id = entry_id
             self.stats.events += 1
-            if event.contact:
-                self._put_contact_fields(event)
-            if event.agent:
-                view = event.agent_view()
-                if view is not None:
-                    self.state.put_agent(view)
-
-    def _put_contact_fields(self, event) -> None:
-        view = event.contact_view()
-        if view is not None:
-            self.state.put_contact(view)
+            cid = fields.get("cid")
+            if cid and int(fields["cv"]) > state.version_of(cid):
+                state.put_contact(contact_from_fields(json.loads(fields["contact"])))
+            aid = fields.get("aid")
+            if aid:
+                held = state.agents.get(aid)
+                if held is None or int(fields["av"]) > held.ver:
+                    state.put_agent(agent_from_fields(json.loads(fields["agent"])))
 
     async def turn(self, now: float) -> bool:
         """Commit due timers and new offers once. Returns whether anything was committed."""

@@ -20,6 +20,7 @@ from router.state import AgentView, ContactView
 from skills.model import decode
 
 EVENT_VERSION = 1
+_ENVELOPE = frozenset({"type", "at", "contact", "agent", "cid", "cv", "aid", "av"})
 
 
 class EventType(StrEnum):
@@ -90,7 +91,7 @@ class Event:
     def from_entry(cls, entry_id: str, fields: dict[str, str]) -> Event:
         contact = fields.get("contact") or ""
         agent = fields.get("agent") or ""
-        extra = {k: v for k, v in fields.items() if k not in ("type", "at", "contact", "agent")}
+        extra = {k: v for k, v in fields.items() if k not in _ENVELOPE}
         return cls(
             id=entry_id,
             type=EventType(fields["type"]),

@@ -125,8 +125,12 @@ class RoutingPolicy:
 
     # -- offers -----------------------------------------------------------------------------------
 
-    def decide(self, state: RoutingState, now: float) -> list[Offer]:
-        """The offers to make now. Does not change ``state``: the caller commits and applies them."""
+    def decide(self, state: RoutingState, now: float, *, max_offers: int = 64) -> list[Offer]:
+        """The offers to make now. Does not change ``state``: the caller commits and applies them.
+
+        A pass stops after ``max_offers`` (the caller commits them and calls again at once): this bounds
+        the work of one pass, in which every agent already promised an offer is looked at again.
+        """
         if state.waiting == 0 or not state.any_free():
             return []
         offers: list[Offer] = []
@@ -170,6 +174,8 @@ class RoutingPolicy:
                     per = promised.setdefault(agent.id, {})
                     per[c.channel] = per.get(c.channel, 0) + 1
                     last_offered[c.queue] = agent.id
+                    if len(offers) >= max_offers:
+                        break
                 elif restricted:
                     cursor.skip()  # waits for its preferred agent; the contacts behind it may go
                 else:
@@ -180,6 +186,8 @@ class RoutingPolicy:
                     heapq.heappush(order, entry)
             for cursor in cursors:
                 cursor.restore()
+            if len(offers) >= max_offers:
+                break
         return offers
 
     @staticmethod
@@ -228,22 +236,24 @@ class RoutingPolicy:
                 return None, True
         if not bucket:
             return None, False
+        if queue.strategy == Strategy.LONGEST_IDLE:
+            # Least work first (it matters on multi-contact channels), then longest idle.
+            return bucket.longest_idle(
+                eligible, lambda a: sum(promised[a.id].values()) if a.id in promised else 0
+            ), False
         candidates = [a for a in bucket.values() if eligible(a)]
         if not candidates:
             return None, False
         return self._pick(state, queue, candidates, requirements, promised, last_offered), False
 
     def _pick(self, state, queue, candidates, requirements, promised, last_offered) -> AgentView:
-        """Apply the queue's strategy to agents that may all take the contact."""
+        """Apply the queue's strategy (other than longest-idle, which the index walks) to eligible agents."""
         strategy = queue.strategy
 
         def load(a: AgentView) -> int:
             per = promised.get(a.id)
             return a.total_load + (sum(per.values()) if per else 0)
 
-        if strategy == Strategy.LONGEST_IDLE:
-            # Least work first (matters on multi-contact channels), then longest idle.
-            return min(candidates, key=lambda a: (load(a), a.idle_since, a.id))
         if strategy == Strategy.MOST_SKILLED:
             specs = state.specs
             return min(

@@ -27,6 +27,7 @@ from router.config.model import Agent, Config, Queue
 from router.lifecycle import HOLDS_CAPACITY, AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
+FINISHED_MEMORY = 100_000  # finished contacts remembered, so that their late events are ignored
 LaneKey = tuple[str, str, int, str]  # (queue, channel, priority, encoded contact-specific requirements)
 
 
@@ -84,6 +85,76 @@ class AgentSpec:
     queues: dict[str, tuple[int, float]]  # queue -> (profile priority, delay)
 
 
+class FreeAgents:
+    """The free agents of one (queue, profile level): a dict by id, and a heap in longest-idle order.
+
+    The heap holds (load, idle since, id, version) entries; an entry that no longer matches its agent
+    is stale and dropped when it reaches the top, so an update costs one push.
+    """
+
+    __slots__ = ("heap", "members")
+
+    def __init__(self) -> None:
+        self.members: dict[str, AgentView] = {}
+        self.heap: list[tuple[int, float, str, int]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def __contains__(self, agent_id: str) -> bool:
+        return agent_id in self.members
+
+    def values(self):
+        return self.members.values()
+
+    def add(self, a: AgentView) -> None:
+        old = self.members.get(a.id)
+        self.members[a.id] = a
+        if old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
+            return
+        heapq.heappush(self.heap, (a.total_load, a.idle_since, a.id, a.ver))
+        if len(self.heap) > 4 * len(self.members) + 64:
+            self.heap = [(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
+            heapq.heapify(self.heap)
+
+    def discard(self, agent_id: str) -> None:
+        self.members.pop(agent_id, None)
+
+    def longest_idle(self, eligible, extra_load) -> AgentView | None:
+        """The eligible agent with the least load (``extra_load`` added), then the longest idle.
+
+        Walks the heap in order and stops at the first eligible agent with nothing extra; agents with
+        extra load (offers promised earlier in the same pass) are weighed against it at the end.
+        """
+        heap = self.heap
+        popped = []
+        deferred = []
+        best = None
+        while heap:
+            entry = heapq.heappop(heap)
+            a = self.members.get(entry[2])
+            if a is None or a.ver != entry[3] or a.total_load != entry[0] or a.idle_since != entry[1]:
+                continue  # stale for good
+            popped.append(entry)
+            if not eligible(a):
+                continue
+            if extra_load(a):
+                deferred.append(a)
+                continue
+            best = a
+            break
+        for entry in popped:
+            heapq.heappush(heap, entry)
+        if deferred:
+            if best is not None:
+                deferred.append(best)
+            return min(deferred, key=lambda a: (a.total_load + extra_load(a), a.idle_since, a.id))
+        return best
+
+
 def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
     """The queues ``agent`` serves with (priority, delay), from its profile or, without one, its skills."""
     if agent.profile is not None:
@@ -112,12 +183,13 @@ class RoutingState:
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
         self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}
-        self.free: dict[tuple[str, int], dict[str, AgentView]] = {}
+        self.free: dict[tuple[str, int], FreeAgents] = {}
         self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
         self.offer_expiries: list[tuple[float, str, str]] = []  # (expires, contact, offer id)
         self.wrapup_ends: list[tuple[float, str]] = []
         self.max_waits: list[tuple[float, str, str]] = []  # (deadline, contact, queue)
         self.waiting = 0  # contacts in state queued
+        self.finished: dict[str, int] = {}  # recently finished contacts -> last version (late events)
         self.last_offered: dict[str, str] = {}  # queue -> agent last offered one of its contacts
         self.queue_delays: dict[str, tuple[float, ...]] = {
             q: tuple(sorted({s.queues[q][1] for s in self.specs.values() if q in s.queues} - {0.0}))
@@ -131,10 +203,15 @@ class RoutingState:
         old = self.contacts.get(c.id)
         if old is not None and old.ver > c.ver:
             return
+        if old is None and self.finished.get(c.id, -1) >= c.ver:
+            return  # a late event of a contact that has finished
         if old is not None and old.state == ContactState.QUEUED:
             self.waiting -= 1
         if c.state in (ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED):
             self.contacts.pop(c.id, None)
+            self.finished[c.id] = c.ver
+            if len(self.finished) > FINISHED_MEMORY:
+                del self.finished[next(iter(self.finished))]
             return
         self.contacts[c.id] = c
         same = old is not None and old.state == c.state
@@ -152,6 +229,11 @@ class RoutingState:
                 heapq.heappush(self.offer_expiries, (c.offer_expires, c.id, c.offer_id))
         elif c.state == ContactState.WRAPUP and not (same and old.wrapup_until == c.wrapup_until):
             heapq.heappush(self.wrapup_ends, (c.wrapup_until, c.id))
+
+    def version_of(self, contact_id: str) -> int:
+        """The version of a contact held (or last seen finishing); -1 if unknown."""
+        c = self.contacts.get(contact_id)
+        return c.ver if c is not None else self.finished.get(contact_id, -1)
 
     def drop_contact(self, contact_id: str) -> None:
         """Forget a contact (it ended)."""
@@ -190,11 +272,13 @@ class RoutingState:
             return
         self.agents[a.id] = a
         for queue_name, (level, _delay) in spec.queues.items():
-            bucket = self.free.setdefault((queue_name, level), {})
+            bucket = self.free.get((queue_name, level))
+            if bucket is None:
+                bucket = self.free[(queue_name, level)] = FreeAgents()
             if a.state == AgentState.AVAILABLE and self._has_room_for_queue(a, spec, queue_name):
-                bucket[a.id] = a
+                bucket.add(a)
             else:
-                bucket.pop(a.id, None)
+                bucket.discard(a.id)
 
     def _has_room_for_queue(self, a: AgentView, spec: AgentSpec, queue_name: str) -> bool:
         queue = self.config.queues.get(queue_name)

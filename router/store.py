@@ -536,13 +536,19 @@ class RedisStore:
         await self.refresh(state, contact_ids, list(self.config.agents))
         return last_id
 
-    async def read_events(self, after: str, *, block_ms: int | None, count: int = 1000) -> list[Event]:
-        """Events after the id ``after`` (waiting up to ``block_ms`` for the first one)."""
+    async def read_entries(
+        self, after: str, *, block_ms: int | None, count: int = 1000
+    ) -> list[tuple[str, dict[str, str]]]:
+        """Raw stream entries (id, fields) after the id ``after`` (waiting up to ``block_ms`` for one)."""
         reply = await self.client.xread({self.keys.events: after}, count=count, block=block_ms)
         if not reply:
             return []
         # redis-py gives [[stream, entries]] (RESP2) or {stream: [entries]} (RESP3)
-        entries = reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
+        return reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
+
+    async def read_events(self, after: str, *, block_ms: int | None, count: int = 1000) -> list[Event]:
+        """Events after the id ``after`` (waiting up to ``block_ms`` for the first one)."""
+        entries = await self.read_entries(after, block_ms=block_ms, count=count)
         return [Event.from_entry(entry_id, fields) for entry_id, fields in entries]
 
     async def events_between(self, start: str = "-", end: str = "+", count: int | None = None) -> list[Event]:

@@ -58,9 +58,13 @@ local function release(agent_key, agent_contacts_key, agent, contact, now)
   hset_table(agent_key, agent)
 end
 
+-- Each entry names the contact and agent with their versions (cid, cv, aid, av) beside their JSON
+-- snapshots, so a reader that already holds that version skips the JSON.
 local function emit(stream, maxlen, etype, now, contact, agent, extra)
   local args = {'XADD', stream, 'MAXLEN', '~', maxlen, '*', 'type', etype, 'at', now,
-                'contact', contact and cjson.encode(contact) or '', 'agent', agent and cjson.encode(agent) or ''}
+                'contact', contact and cjson.encode(contact) or '', 'agent', agent and cjson.encode(agent) or '',
+                'cid', contact and contact['id'] or '', 'cv', contact and contact['ver'] or '0',
+                'aid', agent and agent['id'] or '', 'av', agent and agent['ver'] or '0'}
   if extra then
     for k, v in pairs(extra) do
       args[#args + 1] = k

@@ -50,8 +50,8 @@ class Harness:
     async def settle(self) -> None:
         """Apply every event and let the router act until it has nothing more to do at ``now``."""
         for _ in range(1000):
-            events = await self.store.read_events(self.router.last_id, block_ms=None)
-            self.router.apply_events(events)
+            events = await self.store.read_entries(self.router.last_id, block_ms=None)
+            self.router.apply_entries(events)
             committed = await self.router.turn(self.now)
             if not committed and not events:
                 return
