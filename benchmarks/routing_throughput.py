@@ -78,7 +78,7 @@ def start_redis() -> tuple[str, subprocess.Popen, str]:
 # -- the two load generators, each in its own process ------------------------------------------------
 
 
-def run_pusher(url: str, config_path: str, n: int, rate: float | None, batch: int) -> None:
+def run_pusher(url: str, config_path: str, n: int, rate: float | None, batch: int, cpu) -> None:
     async def main() -> None:
         config = load(config_path)
         store = RedisStore(await connect(url, tenant=config.tenant), config)
@@ -96,9 +96,10 @@ def run_pusher(url: str, config_path: str, n: int, rate: float | None, batch: in
                     await asyncio.sleep(delay)
 
     asyncio.run(main())
+    cpu.put(("pusher", time.process_time()))
 
 
-def run_agents(url: str, config_path: str, n: int, after: str) -> None:
+def run_agents(url: str, config_path: str, n: int, after: str, cpu) -> None:
     """Accept every offer at once and complete it at once, in pipelined batches, until n are done."""
 
     async def main() -> None:
@@ -124,6 +125,7 @@ def run_agents(url: str, config_path: str, n: int, after: str) -> None:
                 await store.complete_many([(cid, aid, q, "") for cid, aid, _, q in offers], now)
 
     asyncio.run(main())
+    cpu.put(("agents", time.process_time()))
 
 
 async def prepare(url: str, config_path: str) -> tuple[RedisStore, str]:
@@ -163,14 +165,20 @@ def one_run(url: str, config_path: str, routers: int, n: int, rate: float | None
     ]
     time.sleep(1.0)  # routers load their mirrors
     ctx = mp.get_context("spawn")
-    agents = ctx.Process(target=run_agents, args=(url, config_path, n, after))
-    pusher = ctx.Process(target=run_pusher, args=(url, config_path, n, rate, batch))
+    cpu = ctx.Queue()
+    agents = ctx.Process(target=run_agents, args=(url, config_path, n, after, cpu))
+    pusher = ctx.Process(target=run_pusher, args=(url, config_path, n, rate, batch, cpu))
+    redis_cpu = asyncio.run(_redis_cpu(url))
+    router_cpu = [_proc_cpu(p.pid) for p in procs]
     agents.start()
     t0 = time.time()
     pusher.start()
     pusher.join()
     agents.join()
     elapsed = time.time() - t0
+    used = dict(cpu.get() for _ in range(2))
+    used["redis"] = asyncio.run(_redis_cpu(url)) - redis_cpu
+    used["router"] = sum(_proc_cpu(p.pid) - before for p, before in zip(procs, router_cpu, strict=True))
     for p in procs:
         p.send_signal(signal.SIGTERM)
     for p in procs:
@@ -183,7 +191,25 @@ def one_run(url: str, config_path: str, routers: int, n: int, rate: float | None
         "per_second": n / elapsed,
         "p50_ms": percentile(lat, 50) * 1000,
         "p99_ms": percentile(lat, 99) * 1000,
+        "cpu": used,
     }
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _redis_cpu(url: str) -> float:
+    client = await connect(url)
+    info = await client.info("cpu")
+    await client.aclose()
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
+def _cpu_line(t: dict) -> str:
+    return "CPU s/s: " + ", ".join(f"{k} {v / t['seconds']:.2f}" for k, v in sorted(t["cpu"].items()))
 
 
 async def _latencies(url: str, config_path: str, after: str) -> list[float]:
@@ -217,11 +243,13 @@ def main() -> None:
                 f"{t['per_second']:,.0f} contacts/s through the whole lifecycle "
                 f"(enqueue-to-offer p50 {t['p50_ms']:.1f} ms, p99 {t['p99_ms']:.1f} ms under overload)"
             )
+            print(f"            {_cpu_line(t)}")
             lat = one_run(url, str(config_path), routers, args.latency_contacts, args.rate, 1)
             print(
                 f"latency     routers={routers}  at {args.rate:,.0f} contacts/s: enqueue-to-offer "
                 f"p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms ({lat['per_second']:,.0f} contacts/s done)"
             )
+            print(f"            {_cpu_line(lat)}")
     finally:
         asyncio.run(_cleanup(url, str(config_path)))
         if own is not None:
