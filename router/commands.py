@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import time
 
 from router.cli import command, read_config
@@ -49,7 +50,7 @@ def _percent(value: float | None) -> str:
 def cmd_serve(config: Config, redis_url: str, args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     print(f"omniroute serve: tenant {config.tenant}, {len(config.queues)} queues, {len(config.agents)} agents")
-    print(f"  router on {redis_url}")
+    print(f"  router on {re.sub(r'//([^@/]*:)?[^@/]*@', '//***@', redis_url)}")  # no password on screen
     asyncio.run(serve(config, redis_url))
     return 0
 
