@@ -1,0 +1,175 @@
+"""The discrete-event simulator: the live routing policy on a simulated clock.
+
+Theory of operation
+-------------------
+Time is data: a heap of (time, sequence, kind, payload) events, the sequence breaking ties in the order
+events were scheduled (as SimPy does). The routing state is a :class:`~router.state.RoutingState`, the
+same indexed state the live router mirrors from Redis, and every routing decision is made by
+:class:`~router.policy.RoutingPolicy`, the same object the live router calls: after each event the
+simulator commits the timers the policy finds due (offer expiry, end of wrap-up, max wait) and the
+offers it decides, then schedules a wake-up at the policy's next deadline. What the Lua scripts do in
+Redis, :mod:`simulations.lifecycle` does here in memory, by the same lifecycle table.
+
+Customers abandon when their patience runs out while queued or offered; agents answer offers after
+``answer_delay`` (or let a share expire), hold each contact for its handle time, then wrap up for the
+queue's wrap-up time; shifts log agents in and out and breaks set them away.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Iterable, Sequence
+
+from router.config.model import Config
+from router.lifecycle import AgentState, ContactState
+from router.policy import EndWrapup, ExpireOffer, Offer, Overflow, RoutingPolicy
+from router.state import RoutingState
+from simulations.lifecycle import SimLifecycle
+from simulations.model import AgentBehaviour, Arrival, RunResult, Shift
+
+ARRIVE, ACCEPT, COMPLETE, ABANDON, AGENT_STATE, SAMPLE, WAKE = range(7)
+
+
+class Simulation:
+    """One replication. Create, then :meth:`run`."""
+
+    def __init__(
+        self,
+        config: Config,
+        arrivals: Iterable[Arrival],
+        shifts: Sequence[Shift],
+        *,
+        behaviour: AgentBehaviour = AgentBehaviour(),
+        seed: int = 0,
+        horizon: float | None = None,
+        sample_every: float = 60.0,
+        policy: RoutingPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.arrivals = sorted(arrivals, key=lambda a: a.at)
+        self.shifts = shifts
+        self.behaviour = behaviour
+        self.seed = seed
+        self.rng = random.Random(seed)  # agents' behaviour (no-answer draws)
+        self.horizon = horizon if horizon is not None else (self.arrivals[-1].at if self.arrivals else 0.0)
+        self.sample_every = sample_every
+        self.policy = policy or RoutingPolicy(seed)
+        self.state = RoutingState(config)
+        self.result = RunResult(seed=seed, horizon=self.horizon)
+        self.life = SimLifecycle(self.state, self.result)
+        self._events: list[tuple[float, int, int, object]] = []
+        self._seq = 0
+        self._wake_at = math.inf
+        self.now = 0.0
+
+    def schedule(self, at: float, kind: int, payload: object) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (at, self._seq, kind, payload))
+
+    def run(self) -> RunResult:
+        """Simulate until every contact has finished (or nothing more can happen)."""
+        for arrival in self.arrivals:
+            self.schedule(arrival.at, ARRIVE, arrival)
+        arrivals_left = len(self.arrivals)
+        for shift in self.shifts:
+            self._schedule_shift(shift)
+        if self.sample_every > 0:
+            self.schedule(0.0, SAMPLE, None)
+        events = self._events
+        life = self.life
+        while events:
+            at, _, kind, payload = heapq.heappop(events)
+            self.now = at
+            if kind == ARRIVE:
+                arrivals_left -= 1
+                c = life.arrive(payload, at)
+                if payload.patience != math.inf:
+                    self.schedule(at + payload.patience, ABANDON, c.id)
+            elif kind == ACCEPT:
+                contact_id, offer_id, handle = payload
+                if life.accept(contact_id, offer_id, at):
+                    self.schedule(at + handle, COMPLETE, contact_id)
+            elif kind == COMPLETE:
+                life.complete(payload, at)
+            elif kind == ABANDON:
+                life.abandon(payload, at)
+            elif kind == AGENT_STATE:
+                agent_id, state, reason = payload
+                life.set_agent_state(agent_id, state, reason, at)
+            elif kind == SAMPLE:
+                self._sample(at)
+                continue
+            elif kind == WAKE:
+                if at != self._wake_at:
+                    continue
+                self._wake_at = math.inf
+            self._route(at)
+            if not arrivals_left and not self.state.contacts:
+                break
+        life.close(self.now)
+        return self.result
+
+    def _route(self, now: float) -> None:
+        """Commit due timers and the policy's offers, then arm the next wake-up."""
+        state, policy, life = self.state, self.policy, self.life
+        for action in policy.due(state, now):
+            if isinstance(action, ExpireOffer):
+                if life.expire(action, now):  # the agent missed too many: back after the no-answer delay
+                    back = now + max(1.0, self.config.routing.no_answer_delay)
+                    self.schedule(back, AGENT_STATE, (action.agent_id, AgentState.AVAILABLE, ""))
+            elif isinstance(action, EndWrapup):
+                life.end_wrapup(action.contact_id, now)
+            elif isinstance(action, Overflow):
+                life.overflow(action, now)
+        while True:
+            offers = policy.decide(state, now)
+            if not offers:
+                break
+            for offer in offers:
+                self._offer(offer, now)
+        deadline = policy.next_deadline(state, now)
+        if deadline is not None and deadline < self._wake_at:
+            self._wake_at = max(deadline, now)
+            self.schedule(self._wake_at, WAKE, None)
+
+    def _offer(self, offer: Offer, now: float) -> None:
+        offer_id = self.life.offer(offer, now)
+        behaviour = self.behaviour
+        if behaviour.no_answer_probability and self.rng.random() < behaviour.no_answer_probability:
+            return  # left to expire
+        handle = self.life.handle_of(offer.contact_id)
+        self.schedule(now + behaviour.answer_delay, ACCEPT, (offer.contact_id, offer_id, handle))
+
+    def _schedule_shift(self, shift: Shift) -> None:
+        self.schedule(shift.start, AGENT_STATE, (shift.agent, AgentState.AVAILABLE, ""))
+        for b in shift.breaks:
+            self.schedule(b.start, AGENT_STATE, (shift.agent, AgentState.AWAY, b.reason))
+            self.schedule(b.end, AGENT_STATE, (shift.agent, AgentState.AVAILABLE, ""))
+        self.schedule(shift.end, AGENT_STATE, (shift.agent, AgentState.AWAY, "shift_end"))
+
+    def _sample(self, now: float) -> None:
+        counts = dict.fromkeys(self.config.queues, 0)
+        for c in self.state.contacts.values():
+            if c.state == ContactState.QUEUED:
+                counts[c.queue] += 1
+        self.result.queue_length.extend((now, q, n) for q, n in counts.items())
+        if now + self.sample_every <= self.horizon:
+            self.schedule(now + self.sample_every, SAMPLE, None)
+
+
+def simulate(
+    config: Config,
+    arrivals: Iterable[Arrival],
+    shifts: Sequence[Shift],
+    *,
+    behaviour: AgentBehaviour = AgentBehaviour(),
+    seed: int = 0,
+    horizon: float | None = None,
+    sample_every: float = 60.0,
+) -> RunResult:
+    """Run one replication and return its result."""
+    return Simulation(
+        config, arrivals, shifts, behaviour=behaviour, seed=seed, horizon=horizon, sample_every=sample_every
+    ).run()

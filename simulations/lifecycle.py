@@ -1,0 +1,196 @@
+"""The in-memory twin of the Redis scripts: the same lifecycle moves, on a RoutingState, for the simulator.
+
+Each method does what its script in ``router/lua`` does (the comments name it), checked against the
+lifecycle table in :mod:`router.lifecycle`, and records outcomes in the run's :class:`RunResult`. Views
+are replaced, never changed in place, and every change bumps their version, as in Redis, so the
+state's indexes see each change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from router.config.model import MaxWaitAction
+from router.lifecycle import AgentState, ContactEvent, ContactState, next_contact_state
+from router.policy import ExpireOffer, Offer, Overflow
+from router.state import AgentView, ContactView, RoutingState
+from simulations.model import Arrival, ContactRecord, RunResult
+
+
+class SimLifecycle:
+    """Contact and agent moves for one simulation run."""
+
+    def __init__(self, state: RoutingState, result: RunResult) -> None:
+        self.state = state
+        self.result = result
+        self.records: dict[str, ContactRecord] = {}
+        self.handles: dict[str, float] = {}
+        self.last_agent: dict[str, str] = {}  # customer -> agent who served them last
+        self._seq = 0
+        self._offers = 0
+        self._busy_since: dict[str, float] = {}
+        self._staffed_since: dict[str, float] = {}
+        for agent_id in state.agents:
+            result.agent_busy[agent_id] = 0.0
+            result.agent_staffed[agent_id] = 0.0
+
+    # -- contacts (enqueue.lua, offer.lua, accept.lua, complete.lua, end_wrapup.lua, abandon.lua) ------
+
+    def arrive(self, a: Arrival, now: float) -> ContactView:
+        queue = self.state.config.queues[a.queue]
+        self._seq += 1
+        preferred, until = "", 0.0
+        if a.customer and queue.last_agent > 0 and a.customer in self.last_agent:
+            preferred, until = self.last_agent[a.customer], now + queue.last_agent
+        c = ContactView(
+            id=a.id,
+            queue=a.queue,
+            channel=a.channel,
+            priority=queue.priority if a.priority is None else a.priority,
+            enqueued_at=now,
+            seq=self._seq,
+            queued_at=now,
+            customer=a.customer,
+            skills=a.skills,
+            preferred_agent=preferred,
+            preferred_until=until,
+            ver=1,
+        )
+        self.state.put_contact(c)
+        self.records[a.id] = ContactRecord(id=a.id, queue=a.queue, channel=a.channel, arrived=now, first_queue=a.queue)
+        self.handles[a.id] = a.handle
+        return c
+
+    def handle_of(self, contact_id: str) -> float:
+        return self.handles[contact_id]
+
+    def offer(self, o: Offer, now: float) -> str:
+        c = self.state.contacts[o.contact_id]
+        a = self.state.agents[o.agent_id]
+        self._offers += 1
+        offer_id = f"o{self._offers}"
+        self._put(
+            c,
+            ContactEvent.OFFER,
+            agent=o.agent_id,
+            offer_id=offer_id,
+            offer_expires=o.expires_at,
+        )
+        self._load(a, c.channel, +1, now)
+        self.result.assignments.append((o.contact_id, o.agent_id))
+        return offer_id
+
+    def accept(self, contact_id: str, offer_id: str, now: float) -> bool:
+        c = self.state.contacts.get(contact_id)
+        if c is None or c.state != ContactState.OFFERED or c.offer_id != offer_id or c.offer_expires <= now:
+            return False  # abandoned or expired meanwhile
+        self._put(c, ContactEvent.ACCEPT)
+        a = self.state.agents[c.agent]
+        if a.missed:
+            self.state.put_agent(replace(a, missed=0, ver=a.ver + 1))
+        record = self.records[contact_id]
+        record.answered = now
+        record.agent = c.agent
+        record.queue = c.queue
+        return True
+
+    def complete(self, contact_id: str, now: float) -> None:
+        c = self.state.contacts[contact_id]
+        queue = self.state.config.queues[c.queue]
+        self.records[contact_id].ended = now
+        if c.customer:
+            self.last_agent[c.customer] = c.agent
+        c = self._put(c, ContactEvent.COMPLETE, wrapup_until=now + queue.wrapup)
+        if queue.wrapup <= 0:
+            self.end_wrapup(contact_id, now)
+
+    def end_wrapup(self, contact_id: str, now: float) -> None:
+        c = self.state.contacts[contact_id]
+        agent = self.state.agents[c.agent]
+        self._put(c, ContactEvent.END_WRAPUP)
+        self._load(agent, c.channel, -1, now, idle=True)
+
+    def abandon(self, contact_id: str, now: float) -> None:
+        c = self.state.contacts.get(contact_id)
+        if c is None or c.state not in (ContactState.QUEUED, ContactState.OFFERED):
+            return  # answered (or gone) before the customer's patience ran out
+        if c.state == ContactState.OFFERED:
+            self._load(self.state.agents[c.agent], c.channel, -1, now)
+        self._put(c, ContactEvent.ABANDON, agent="")
+        record = self.records[contact_id]
+        record.abandoned = now
+        record.queue = c.queue
+
+    # -- timers (requeue_offer.lua with "expire", overflow.lua) ----------------------------------------
+
+    def expire(self, action: ExpireOffer, now: float) -> bool:
+        """An offer expired: the contact goes back in its place. Returns whether the agent went away."""
+        c = self.state.contacts[action.contact_id]
+        routing = self.state.config.routing
+        a = self.state.agents[c.agent]
+        self._put(c, ContactEvent.EXPIRE, agent="", offer_id="", offer_expires=0.0)
+        missed = a.missed + 1
+        away = missed >= routing.max_missed_offers and a.state == AgentState.AVAILABLE
+        a = replace(
+            a,
+            missed=missed,
+            backoff_until=max(a.backoff_until, now + routing.no_answer_delay),
+            state=AgentState.AWAY if away else a.state,
+            reason="missed_offers" if away else a.reason,
+        )
+        self._load(a, c.channel, -1, now)
+        return away
+
+    def overflow(self, action: Overflow, now: float) -> None:
+        c = self.state.contacts[action.contact_id]
+        max_wait = self.state.config.queues[c.queue].max_wait
+        if max_wait is not None and max_wait.action == MaxWaitAction.OVERFLOW and action.to_queue:
+            self._put(c, ContactEvent.OVERFLOW, queue=action.to_queue, queued_at=now)
+            self.records[c.id].queue = action.to_queue
+        else:
+            self._put(c, ContactEvent.OVERFLOW_END)
+            self.records[c.id].overflowed = now
+
+    # -- agents (agent_state.lua) ------------------------------------------------------------------------
+
+    def set_agent_state(self, agent_id: str, state: AgentState, reason: str, now: float) -> None:
+        a = self.state.agents[agent_id]
+        if a.state == state and a.reason == reason:
+            return
+        if state == AgentState.AVAILABLE and a.state != AgentState.AVAILABLE:
+            a = replace(a, idle_since=now, missed=0)
+            self._staffed_since.setdefault(agent_id, now)
+        elif state != AgentState.AVAILABLE and agent_id in self._staffed_since:
+            self.result.agent_staffed[agent_id] += now - self._staffed_since.pop(agent_id)
+        self.state.put_agent(replace(a, state=state, reason=reason, ver=a.ver + 1))
+
+    def close(self, now: float) -> None:
+        """End of the run: close open staffed and busy periods, and hand over the records."""
+        end = max(now, self.result.horizon)
+        for agent_id, since in self._staffed_since.items():
+            self.result.agent_staffed[agent_id] += min(end, self.result.horizon) - since
+        for agent_id, since in self._busy_since.items():
+            self.result.agent_busy[agent_id] += end - since
+        self._staffed_since.clear()
+        self._busy_since.clear()
+        self.result.records = list(self.records.values())
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _put(self, c: ContactView, event: ContactEvent, **changes) -> ContactView:
+        new = replace(c, state=next_contact_state(c.state, event), ver=c.ver + 1, **changes)
+        self.state.put_contact(new)
+        return new
+
+    def _load(self, a: AgentView, channel: str, delta: int, now: float, *, idle: bool = False) -> None:
+        load = dict(a.load)
+        load[channel] = load.get(channel, 0) + delta
+        if not load[channel]:
+            del load[channel]
+        was_busy, busy = bool(a.load), bool(load)
+        if busy and not was_busy:
+            self._busy_since[a.id] = now
+        elif was_busy and not busy:
+            self.result.agent_busy[a.id] += now - self._busy_since.pop(a.id, now)
+        changes = {"idle_since": now} if idle and not busy else {}
+        self.state.put_agent(replace(a, load=load, ver=a.ver + 1, **changes))
