@@ -30,6 +30,7 @@ from simulations.lifecycle import SimLifecycle
 from simulations.model import AgentBehaviour, Arrival, RunResult, Shift
 
 ARRIVE, ACCEPT, COMPLETE, ABANDON, AGENT_STATE, SAMPLE, WAKE = range(7)
+DEFAULT_BEHAVIOUR = AgentBehaviour()  # answer at once, never let an offer expire
 
 
 class Simulation:
@@ -41,7 +42,7 @@ class Simulation:
         arrivals: Iterable[Arrival],
         shifts: Sequence[Shift],
         *,
-        behaviour: AgentBehaviour = AgentBehaviour(),
+        behaviour: AgentBehaviour = DEFAULT_BEHAVIOUR,
         seed: int = 0,
         horizon: float | None = None,
         sample_every: float = 60.0,
@@ -164,7 +165,7 @@ def simulate(
     arrivals: Iterable[Arrival],
     shifts: Sequence[Shift],
     *,
-    behaviour: AgentBehaviour = AgentBehaviour(),
+    behaviour: AgentBehaviour = DEFAULT_BEHAVIOUR,
     seed: int = 0,
     horizon: float | None = None,
     sample_every: float = 60.0,
