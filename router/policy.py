@@ -223,10 +223,7 @@ class RoutingPolicy:
                 return False
             if not meets(spec.agent.skills, requirements):
                 return False
-            per = promised.get(a.id)
-            if per is None:
-                return state.has_room(a, spec, c.channel)
-            return state.has_room(a, spec, c.channel, per.get(c.channel, 0), sum(per.values()))
+            return state.has_room(a, spec, c.channel, promised.get(a.id))
 
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)

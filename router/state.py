@@ -286,17 +286,21 @@ class RoutingState:
             return False
         return any(self.has_room(a, spec, ch) for ch in queue.channels)
 
-    def has_room(self, a: AgentView, spec: AgentSpec, channel: str, extra: int = 0, extra_total: int = 0) -> bool:
-        """Whether ``a`` can hold one more contact of ``channel`` (``extra`` already promised this pass)."""
+    def has_room(self, a: AgentView, spec: AgentSpec, channel: str, promised: dict[str, int] | None = None) -> bool:
+        """Whether ``a`` can hold one more contact of ``channel``, counting what this pass ``promised`` it."""
         cap = spec.capacity.get(channel, 0)
-        if cap <= 0 or a.load.get(channel, 0) + extra >= cap:
+        load = a.load
+        if promised:
+            load = dict(load)
+            for ch, n in promised.items():
+                load[ch] = load.get(ch, 0) + n
+        if cap <= 0 or load.get(channel, 0) >= cap:
             return False
-        total = a.total_load + extra_total
-        if total == 0:
+        if not any(load.values()):
             return True
         if channel in self.exclusive:
-            return False
-        return not any(a.load.get(ch, 0) for ch in self.exclusive)
+            return False  # an exclusive channel needs an agent with no other work
+        return not any(load.get(ch, 0) for ch in self.exclusive)  # and blocks all other work
 
     def any_free(self) -> bool:
         return any(self.free.values())

@@ -112,3 +112,12 @@ def test_a_decision_that_is_not_committed_is_made_again():
     first = policy.decide(state, 5.0)
     assert [o.contact_id for o in first] == ["c1"]
     assert policy.decide(state, 5.0) == first  # the commit was refused: the state did not change
+
+
+def test_an_agent_promised_a_call_in_a_pass_gets_no_chat_in_the_same_pass():
+    """Regression: the exclusivity check looked only at the agent's load, not at this pass's promises."""
+    state = RoutingState(make_config(agent("a1")))
+    state.put_agent(AgentView(id="a1", state=AgentState.AVAILABLE))
+    state.put_contact(contact("call", 1, "voice"))
+    state.put_contact(contact("chat", 2, "chat"))
+    assert [o.contact_id for o in RoutingPolicy().decide(state, now=10.0)] == ["call"]
