@@ -30,6 +30,7 @@ from simulations.lifecycle import SimLifecycle
 from simulations.model import AgentBehaviour, Arrival, RunResult, Shift
 
 ARRIVE, ACCEPT, COMPLETE, ABANDON, AGENT_STATE, SAMPLE, WAKE = range(7)
+MAX_OFFERS = 64  # offers per policy pass
 DEFAULT_BEHAVIOUR = AgentBehaviour()  # answer at once, never let an offer expire
 
 
@@ -125,11 +126,11 @@ class Simulation:
             elif isinstance(action, Overflow):
                 life.overflow(action, now)
         while True:
-            offers = policy.decide(state, now)
-            if not offers:
-                break
+            offers = policy.decide(state, now, max_offers=MAX_OFFERS)
             for offer in offers:
                 self._offer(offer, now)
+            if len(offers) < MAX_OFFERS:
+                break  # the pass ended by itself: nothing more to offer now
         deadline = policy.next_deadline(state, now)
         if deadline is not None and deadline < self._wake_at:
             self._wake_at = max(deadline, now)

@@ -8,8 +8,6 @@ state's indexes see each change.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from router.config.model import MaxWaitAction
 from router.lifecycle import AgentState, ContactEvent, ContactState, next_contact_state
 from router.policy import ExpireOffer, Offer, Overflow
@@ -87,7 +85,7 @@ class SimLifecycle:
         self._put(c, ContactEvent.ACCEPT)
         a = self.state.agents[c.agent]
         if a.missed:
-            self.state.put_agent(replace(a, missed=0, ver=a.ver + 1))
+            self.state.put_agent(a.copy(missed=0, ver=a.ver + 1))
         record = self.records[contact_id]
         record.answered = now
         record.agent = c.agent
@@ -131,8 +129,7 @@ class SimLifecycle:
         self._put(c, ContactEvent.EXPIRE, agent="", offer_id="", offer_expires=0.0)
         missed = a.missed + 1
         away = missed >= routing.max_missed_offers and a.state == AgentState.AVAILABLE
-        a = replace(
-            a,
+        a = a.copy(
             missed=missed,
             backoff_until=max(a.backoff_until, now + routing.no_answer_delay),
             state=AgentState.AWAY if away else a.state,
@@ -158,11 +155,11 @@ class SimLifecycle:
         if a.state == state and a.reason == reason:
             return
         if state == AgentState.AVAILABLE and a.state != AgentState.AVAILABLE:
-            a = replace(a, idle_since=now, missed=0)
+            a = a.copy(idle_since=now, missed=0)
             self._staffed_since.setdefault(agent_id, now)
         elif state != AgentState.AVAILABLE and agent_id in self._staffed_since:
             self.result.agent_staffed[agent_id] += now - self._staffed_since.pop(agent_id)
-        self.state.put_agent(replace(a, state=state, reason=reason, ver=a.ver + 1))
+        self.state.put_agent(a.copy(state=state, reason=reason, ver=a.ver + 1))
 
     def close(self, now: float) -> None:
         """End of the run: close open staffed and busy periods, and hand over the records."""
@@ -178,7 +175,7 @@ class SimLifecycle:
     # -- helpers -------------------------------------------------------------------------------------
 
     def _put(self, c: ContactView, event: ContactEvent, **changes) -> ContactView:
-        new = replace(c, state=next_contact_state(c.state, event), ver=c.ver + 1, **changes)
+        new = c.copy(state=next_contact_state(c.state, event), ver=c.ver + 1, **changes)
         self.state.put_contact(new)
         return new
 
@@ -193,4 +190,4 @@ class SimLifecycle:
         elif was_busy and not busy:
             self.result.agent_busy[a.id] += now - self._busy_since.pop(a.id, now)
         changes = {"idle_since": now} if idle and not busy else {}
-        self.state.put_agent(replace(a, load=load, ver=a.ver + 1, **changes))
+        self.state.put_agent(a.copy(load=load, ver=a.ver + 1, **changes))
