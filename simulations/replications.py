@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 def run_replications(
-    task: Callable[[int], T], seeds: Sequence[int], *, workers: int | None = None, dask: str | None = None
+    task: Callable[[int], T], seeds: Sequence[int], *, workers: int | None = None, dask: Any = None
 ) -> list[T]:
     """``task(seed)`` for every seed (``task`` must be picklable: a module-level function or a partial).
 

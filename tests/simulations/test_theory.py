@@ -62,3 +62,13 @@ def test_mmc_with_patience_agrees_with_erlang_a(case: MMc, contacts: int):
 def test_replications_are_the_same_in_a_pool_and_in_process():
     task = functools.partial(replicate, MMc(5, 0.8), 2_000)
     assert run_replications(task, [1, 2, 3], workers=2) == run_replications(task, [1, 2, 3], workers=1)
+
+
+def test_replications_on_a_dask_local_cluster_give_the_same_results():
+    from distributed import Client, LocalCluster
+
+    task = functools.partial(replicate, MMc(5, 0.8), 2_000)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        on_dask = run_replications(task, [1, 2, 3], dask=client)
+    assert on_dask == run_replications(task, [1, 2, 3], workers=1)
