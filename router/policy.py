@@ -278,6 +278,8 @@ class RoutingPolicy:
         retried on the next call.
         """
         actions: list[TimerAction] = []
+        if not any(heap and heap[0][0] <= now for heap in (state.offer_expiries, state.wrapup_ends, state.max_waits)):
+            return actions
 
         def drain(heap, valid, make):
             kept = []

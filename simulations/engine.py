@@ -93,6 +93,7 @@ class Simulation:
                 contact_id, offer_id, handle = payload
                 if life.accept(contact_id, offer_id, at):
                     self.schedule(at + handle, COMPLETE, contact_id)
+                continue  # an answer frees nothing and adds no contact: no new offer is possible
             elif kind == COMPLETE:
                 life.complete(payload, at)
             elif kind == ABANDON:
@@ -142,7 +143,11 @@ class Simulation:
         if behaviour.no_answer_probability and self.rng.random() < behaviour.no_answer_probability:
             return  # left to expire
         handle = self.life.handle_of(offer.contact_id)
-        self.schedule(now + behaviour.answer_delay, ACCEPT, (offer.contact_id, offer_id, handle))
+        if behaviour.answer_delay <= 0:
+            self.life.accept(offer.contact_id, offer_id, now)  # answered at once: no event needed
+            self.schedule(now + handle, COMPLETE, offer.contact_id)
+        else:
+            self.schedule(now + behaviour.answer_delay, ACCEPT, (offer.contact_id, offer_id, handle))
 
     def _schedule_shift(self, shift: Shift) -> None:
         self.schedule(shift.start, AGENT_STATE, (shift.agent, AgentState.AVAILABLE, ""))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from os import PathLike
 from pathlib import Path
-from types import MappingProxyType
 
 import yaml
 from yaml.nodes import MappingNode, Node
@@ -139,7 +138,7 @@ def _config(r: Reader, root: Node) -> Config | None:
     for section in OPAQUE_SECTIONS:
         node = top.get(section)
         if isinstance(node, MappingNode):
-            opaque[section] = MappingProxyType(r.plain(node, section))
+            opaque[section] = frozen_map(r.plain(node, section))
         elif not is_null(node):
             r.expected(node, section, "a mapping")
     if r.problems:

@@ -358,3 +358,12 @@ def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as info:
         load(tmp_path / "nope.yaml")
     assert str(info.value) == f"{tmp_path / 'nope.yaml'}: no such file"
+
+
+def test_the_config_is_read_only_and_travels_to_worker_processes():
+    import pickle
+
+    config = load(Path(__file__).resolve().parents[2] / "routing.yaml")
+    with pytest.raises(TypeError):
+        config.queues["extra"] = None  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(config)) == config
