@@ -278,7 +278,7 @@ class RoutingPolicy:
         retried on the next call.
         """
         actions: list[TimerAction] = []
-        if not any(heap and heap[0][0] <= now for heap in (state.offer_expiries, state.wrapup_ends, state.max_waits)):
+        if not any(heap and heap[0][0] <= now for heap in state.timer_heaps()):
             return actions
 
         def drain(heap, valid, make):
@@ -323,7 +323,7 @@ class RoutingPolicy:
     def next_deadline(self, state: RoutingState, now: float) -> float | None:
         """The earliest time after ``now`` at which a timer falls due or a new offer may become possible."""
         best = math.inf
-        for heap in (state.offer_expiries, state.wrapup_ends, state.max_waits):
+        for heap in state.timer_heaps():
             if heap:
                 best = min(best, heap[0][0])
         if state.waiting and state.any_free():

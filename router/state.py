@@ -274,6 +274,29 @@ class RoutingState:
         c = self.contacts.get(contact_id)
         return c.ver if c is not None else self.finished.get(contact_id, -1)
 
+    def timer_heaps(self) -> tuple[list, list, list]:
+        """The offer-expiry, wrap-up-end and max-wait heaps, each with a live entry (or nothing) on top."""
+        contacts = self.contacts
+        heap = self.offer_expiries
+        while heap:
+            c = contacts.get(heap[0][1])
+            if c is not None and c.state == ContactState.OFFERED and c.offer_id == heap[0][2]:
+                break
+            heapq.heappop(heap)
+        heap = self.wrapup_ends
+        while heap:
+            c = contacts.get(heap[0][1])
+            if c is not None and c.state == ContactState.WRAPUP and c.wrapup_until == heap[0][0]:
+                break
+            heapq.heappop(heap)
+        heap = self.max_waits
+        while heap:
+            c = contacts.get(heap[0][1])
+            if c is not None and c.state == ContactState.QUEUED and c.queue == heap[0][2]:
+                break
+            heapq.heappop(heap)
+        return self.offer_expiries, self.wrapup_ends, self.max_waits
+
     def drop_contact(self, contact_id: str) -> None:
         """Forget a contact (it ended)."""
         old = self.contacts.pop(contact_id, None)
