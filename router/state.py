@@ -20,11 +20,10 @@ Heaps are cleaned lazily: an entry whose contact has moved on is dropped when it
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from router.config.model import Agent, Config, Queue
-from router.lifecycle import HOLDS_CAPACITY, AgentState, ContactState
+from router.lifecycle import AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
 FINISHED_MEMORY = 100_000  # finished contacts remembered, so that their late events are ignored
@@ -318,10 +317,6 @@ class RoutingState:
             heapq.heappop(heap)
         return None
 
-    def queued_in(self, queue: str) -> Iterator[ContactView]:
-        """The waiting contacts of a queue, unordered."""
-        return (c for c in self.contacts.values() if c.queue == queue and c.state == ContactState.QUEUED)
-
     # -- agents -----------------------------------------------------------------------------------
 
     def put_agent(self, a: AgentView) -> None:
@@ -369,18 +364,3 @@ class RoutingState:
 
     def queue(self, name: str) -> Queue:
         return self.config.queues[name]
-
-    def check_capacity(self) -> list[str]:
-        """Agents holding more than their capacity, as messages (the invariant tests use it)."""
-        held: dict[str, dict[str, int]] = {}
-        for c in self.contacts.values():
-            if c.state in HOLDS_CAPACITY and c.agent:
-                per = held.setdefault(c.agent, {})
-                per[c.channel] = per.get(c.channel, 0) + 1
-        problems = []
-        for agent_id, per in held.items():
-            spec = self.specs[agent_id]
-            for ch, n in per.items():
-                if n > spec.capacity.get(ch, 0):
-                    problems.append(f"{agent_id} holds {n} {ch} contacts, capacity {spec.capacity.get(ch, 0)}")
-        return problems

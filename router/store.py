@@ -124,7 +124,6 @@ class Result:
     code: str = ""
     contact: ContactView | None = None
     agent: AgentView | None = None
-    contact_fields: dict[str, str] | None = None
     detail: tuple[str, ...] = ()  # with out_of_order: the contacts found ahead in the lane
 
 
@@ -145,7 +144,6 @@ def _parse(reply: Any) -> Result:
         "" if status == "ok" else status,
         contact_from_fields(contact) if contact else None,
         agent_from_fields(agent) if agent else None,
-        contact,
     )
 
 
