@@ -51,6 +51,8 @@ def merge(base: Requirements, extra: Requirements) -> Requirements:
 
 def encode(requirements: Iterable[SkillRequirement]) -> str:
     """A compact, order-independent text form (``"es:5,sales:3"``), used as a key and in Redis."""
+    if not requirements:
+        return ""
     return ",".join(f"{r.skill}:{r.min_level}" for r in sorted(requirements, key=lambda r: r.skill))
 
 
