@@ -156,18 +156,16 @@ class SimLifecycle:
             return
         if state == AgentState.AVAILABLE and a.state != AgentState.AVAILABLE:
             a = a.copy(idle_since=now, missed=0)
-            self._staffed_since.setdefault(agent_id, now)
-        elif state != AgentState.AVAILABLE and agent_id in self._staffed_since:
-            self.result.agent_staffed[agent_id] += now - self._staffed_since.pop(agent_id)
-        self.state.put_agent(a.copy(state=state, reason=reason, ver=a.ver + 1))
+        a = a.copy(state=state, reason=reason, ver=a.ver + 1)
+        self.state.put_agent(a)
+        self._account(a, now)
 
     def close(self, now: float) -> None:
         """End of the run: close open staffed and busy periods, and hand over the records."""
-        end = max(now, self.result.horizon)
         for agent_id, since in self._staffed_since.items():
-            self.result.agent_staffed[agent_id] += min(end, self.result.horizon) - since
+            self.result.agent_staffed[agent_id] += self._within_horizon(since, now)
         for agent_id, since in self._busy_since.items():
-            self.result.agent_busy[agent_id] += end - since
+            self.result.agent_busy[agent_id] += self._within_horizon(since, now)
         self._staffed_since.clear()
         self._busy_since.clear()
         self.result.records = list(self.records.values())
@@ -184,10 +182,25 @@ class SimLifecycle:
         load[channel] = load.get(channel, 0) + delta
         if not load[channel]:
             del load[channel]
-        was_busy, busy = bool(a.load), bool(load)
-        if busy and not was_busy:
-            self._busy_since[a.id] = now
-        elif was_busy and not busy:
-            self.result.agent_busy[a.id] += now - self._busy_since.pop(a.id, now)
-        changes = {"idle_since": now} if idle and not busy else {}
-        self.state.put_agent(a.copy(load=load, ver=a.ver + 1, **changes))
+        changes = {"idle_since": now} if idle and not load else {}
+        a = a.copy(load=load, ver=a.ver + 1, **changes)
+        self.state.put_agent(a)
+        self._account(a, now)
+
+    def _account(self, a: AgentView, now: float) -> None:
+        """Open or close the agent's busy period (holding work) and staffed period (available or holding
+        work: an agent finishing a call after its shift is still at work), counted within the horizon."""
+        busy = bool(a.load)
+        staffed = busy or a.state == AgentState.AVAILABLE
+        for on, since, total in (
+            (busy, self._busy_since, self.result.agent_busy),
+            (staffed, self._staffed_since, self.result.agent_staffed),
+        ):
+            if on and a.id not in since:
+                since[a.id] = now
+            elif not on and a.id in since:
+                total[a.id] += self._within_horizon(since.pop(a.id), now)
+
+    def _within_horizon(self, start: float, end: float) -> float:
+        horizon = self.result.horizon
+        return max(0.0, min(end, horizon) - min(start, horizon))

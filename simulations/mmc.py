@@ -74,6 +74,7 @@ class Measured:
     asa: float  # mean wait of all contacts (Erlang C's ASA)
     asa_answered: float  # mean wait of answered contacts (Erlang A's ASA)
     p_abandon: float
+    occupancy: float  # agents' busy time over staffed time
 
 
 def replicate(case: MMc, contacts: int, seed: int, warmup: float = 0.1) -> Measured:
@@ -89,4 +90,5 @@ def replicate(case: MMc, contacts: int, seed: int, warmup: float = 0.1) -> Measu
         asa=sum(waits) / n,
         asa_answered=sum(answered) / len(answered),
         p_abandon=sum(1 for r in records if r.abandoned is not None) / n,
+        occupancy=sum(result.agent_busy.values()) / sum(result.agent_staffed.values()),
     )

@@ -35,7 +35,12 @@ def interval(values: list[float]) -> tuple[float, float]:
 def test_mmc_agrees_with_erlang_c(case: MMc, contacts: int):
     reps = run_replications(functools.partial(replicate, case, contacts), SEEDS)
     theory = erlang_c_kpis(case.agents, case.calls_per_hour, case.aht, case.target)
-    for kpi, expected in [("p_wait", theory.p_wait), ("service_level", theory.service_level), ("asa", theory.asa)]:
+    for kpi, expected in [
+        ("p_wait", theory.p_wait),
+        ("service_level", theory.service_level),
+        ("asa", theory.asa),
+        ("occupancy", theory.occupancy),
+    ]:
         low, high = interval([getattr(r, kpi) for r in reps])
         assert low <= expected <= high, f"{kpi}: Erlang C {expected:.4f} outside [{low:.4f}, {high:.4f}]"
     assert all(r.p_abandon == 0 for r in reps)
@@ -54,6 +59,7 @@ def test_mmc_with_patience_agrees_with_erlang_a(case: MMc, contacts: int):
         ("service_level", theory.service_level),
         ("asa_answered", theory.asa),
         ("p_abandon", theory.p_abandon),
+        ("occupancy", theory.occupancy),
     ]:
         low, high = interval([getattr(r, kpi) for r in reps])
         assert low <= expected <= high, f"{kpi}: Erlang A {expected:.4f} outside [{low:.4f}, {high:.4f}]"
