@@ -21,6 +21,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from router.config.model import Config
 from router.events import agent_from_fields, contact_from_fields
 from router.policy import RoutingPolicy
@@ -84,13 +87,23 @@ class LiveRouter:
         await self.load()
         busy = True
         while not self._stopping.is_set():
-            now = self.clock()
-            if now - self._loaded_at >= self.resync_every:
-                await self.load()
-            block = None if busy else self._block_ms(now)
-            entries = await self.store.read_entries(self.last_id, block_ms=block)
-            self.apply_entries(entries)
-            busy = await self.turn(self.clock())
+            try:
+                now = self.clock()
+                if now - self._loaded_at >= self.resync_every:
+                    await self.load()
+                block = None if busy else self._block_ms(now)
+                entries = await self.store.read_entries(self.last_id, block_ms=block)
+                self.apply_entries(entries)
+                busy = await self.turn(self.clock())
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # Redis restarting or a failover: wait, then reload scripts and mirror from scratch.
+                log.warning("redis unavailable (%s); retrying in 1 s", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                try:
+                    await self.store.load_scripts()
+                    await self.load()
+                except (RedisConnectionError, RedisTimeoutError, OSError):
+                    continue
 
     def _block_ms(self, now: float) -> int:
         deadline = self.policy.next_deadline(self.state, now)

@@ -104,7 +104,13 @@ class RedisServer:
 
     @classmethod
     def start(
-        cls, directory: Path, *args: str, timeout: float = 15.0, attempts: int = 3, cluster: bool = False
+        cls,
+        directory: Path,
+        *args: str,
+        timeout: float = 15.0,
+        attempts: int = 3,
+        cluster: bool = False,
+        port: int | None = None,
     ) -> RedisServer:
         """Start redis-server in ``directory`` on a free port and wait until it answers PING.
 
@@ -117,8 +123,9 @@ class RedisServer:
             raise FileNotFoundError(REDIS_SERVER_MISSING)
         directory.mkdir(parents=True, exist_ok=True)
         last_log = ""
+        fixed = port
         for _ in range(attempts):
-            port = free_port()
+            port = fixed or free_port()
             argv = [
                 binary,
                 "--port", str(port),
