@@ -278,52 +278,32 @@ class RoutingPolicy:
         retried on the next call.
         """
         actions: list[TimerAction] = []
-        if not any(heap and heap[0][0] <= now for heap in state.timer_heaps()):
-            return actions
-
-        def drain(heap, valid, make):
+        for heap, live in state.timer_heaps():
             kept = []
             while heap and heap[0][0] <= now:
                 entry = heapq.heappop(heap)
-                c = state.contacts.get(entry[1])
-                if c is not None and valid(c, entry):
-                    actions.append(make(c))
+                c = live(entry)
+                if c is not None:
+                    actions.append(self._timer_action(state, heap, c))
                     kept.append(entry)
             for entry in kept:
                 heapq.heappush(heap, entry)
-
-        drain(
-            state.offer_expiries,
-            lambda c, e: c.state == ContactState.OFFERED and c.offer_id == e[2],
-            lambda c: ExpireOffer(contact_id=c.id, agent_id=c.agent, offer_id=c.offer_id),
-        )
-        drain(
-            state.wrapup_ends,
-            lambda c, e: c.state == ContactState.WRAPUP and c.wrapup_until == e[0],
-            lambda c: EndWrapup(contact_id=c.id, agent_id=c.agent),
-        )
-
-        def overflow(c: ContactView) -> Overflow:
-            max_wait = state.config.queues[c.queue].max_wait
-            target = max_wait.queue if max_wait.action == MaxWaitAction.OVERFLOW else None
-            return Overflow(contact_id=c.id, from_queue=c.queue, to_queue=target)
-
-        drain(
-            state.max_waits,
-            lambda c, e: c.state == ContactState.QUEUED and c.queue == e[2] and self._past_max_wait(state, c, now),
-            overflow,
-        )
         return actions
 
     @staticmethod
-    def _past_max_wait(state: RoutingState, c: ContactView, now: float) -> bool:
+    def _timer_action(state: RoutingState, heap: list, c: ContactView) -> TimerAction:
+        if heap is state.offer_expiries:
+            return ExpireOffer(contact_id=c.id, agent_id=c.agent, offer_id=c.offer_id)
+        if heap is state.wrapup_ends:
+            return EndWrapup(contact_id=c.id, agent_id=c.agent)
         max_wait = state.config.queues[c.queue].max_wait
-        return max_wait is not None and c.queued_at + max_wait.seconds <= now
+        target = max_wait.queue if max_wait.action == MaxWaitAction.OVERFLOW else None
+        return Overflow(contact_id=c.id, from_queue=c.queue, to_queue=target)
 
     def next_deadline(self, state: RoutingState, now: float) -> float | None:
         """The earliest time after ``now`` at which a timer falls due or a new offer may become possible."""
         best = math.inf
-        for heap in state.timer_heaps():
+        for heap, _live in state.timer_heaps():
             if heap:
                 best = min(best, heap[0][0])
         if state.waiting and state.any_free():

@@ -273,28 +273,35 @@ class RoutingState:
         c = self.contacts.get(contact_id)
         return c.ver if c is not None else self.finished.get(contact_id, -1)
 
-    def timer_heaps(self) -> tuple[list, list, list]:
-        """The offer-expiry, wrap-up-end and max-wait heaps, each with a live entry (or nothing) on top."""
-        contacts = self.contacts
-        heap = self.offer_expiries
-        while heap:
-            c = contacts.get(heap[0][1])
-            if c is not None and c.state == ContactState.OFFERED and c.offer_id == heap[0][2]:
-                break
-            heapq.heappop(heap)
-        heap = self.wrapup_ends
-        while heap:
-            c = contacts.get(heap[0][1])
-            if c is not None and c.state == ContactState.WRAPUP and c.wrapup_until == heap[0][0]:
-                break
-            heapq.heappop(heap)
-        heap = self.max_waits
-        while heap:
-            c = contacts.get(heap[0][1])
-            if c is not None and c.state == ContactState.QUEUED and c.queue == heap[0][2]:
-                break
-            heapq.heappop(heap)
-        return self.offer_expiries, self.wrapup_ends, self.max_waits
+    # Timer heap entries: (expires, contact, offer id), (wrap-up until, contact), (deadline, contact, queue).
+    # An entry is live while its contact is still in the state that armed it.
+
+    def offer_live(self, entry: tuple[float, str, str]) -> ContactView | None:
+        c = self.contacts.get(entry[1])
+        return c if c is not None and c.state == ContactState.OFFERED and c.offer_id == entry[2] else None
+
+    def wrapup_live(self, entry: tuple[float, str]) -> ContactView | None:
+        c = self.contacts.get(entry[1])
+        return c if c is not None and c.state == ContactState.WRAPUP and c.wrapup_until == entry[0] else None
+
+    def max_wait_live(self, entry: tuple[float, str, str]) -> ContactView | None:
+        c = self.contacts.get(entry[1])
+        queue = self.config.queues.get(entry[2])
+        if c is None or c.state != ContactState.QUEUED or c.queue != entry[2] or queue is None:
+            return None
+        return c if queue.max_wait is not None and c.queued_at + queue.max_wait.seconds == entry[0] else None
+
+    def timer_heaps(self):
+        """(heap, liveness check) for offer expiries, wrap-up ends and max waits, with dead tops dropped."""
+        heaps = (
+            (self.offer_expiries, self.offer_live),
+            (self.wrapup_ends, self.wrapup_live),
+            (self.max_waits, self.max_wait_live),
+        )
+        for heap, live in heaps:
+            while heap and live(heap[0]) is None:
+                heapq.heappop(heap)
+        return heaps
 
     def drop_contact(self, contact_id: str) -> None:
         """Forget a contact (it ended)."""
