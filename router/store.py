@@ -79,7 +79,7 @@ def _plain(url: str, max_connections: int) -> aredis.Redis:
     pool = aredis.BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=max_connections, timeout=30
     )
-    return aredis.Redis(connection_pool=pool)
+    return aredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
 
 
 class Keys:

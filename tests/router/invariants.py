@@ -222,9 +222,10 @@ async def push_contacts(store: RedisStore, n: int, rate: float, rng: random.Rand
 def start_router(config_path: Path, redis_url: str, log: Path) -> subprocess.Popen:
     """An ``omniroute serve`` process (the real command), logging to ``log``."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "router.cli", "serve", "--config", str(config_path), "--redis", redis_url],
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "router.cli", "serve", "--config", str(config_path), "--redis", redis_url],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
