@@ -166,17 +166,6 @@ class Simulation:
             self.schedule(now + self.sample_every, SAMPLE, None)
 
 
-def simulate(
-    config: Config,
-    arrivals: Iterable[Arrival],
-    shifts: Sequence[Shift],
-    *,
-    behaviour: AgentBehaviour = DEFAULT_BEHAVIOUR,
-    seed: int = 0,
-    horizon: float | None = None,
-    sample_every: float = 60.0,
-) -> RunResult:
-    """Run one replication and return its result."""
-    return Simulation(
-        config, arrivals, shifts, behaviour=behaviour, seed=seed, horizon=horizon, sample_every=sample_every
-    ).run()
+def simulate(config: Config, arrivals: Iterable[Arrival], shifts: Sequence[Shift], **options) -> RunResult:
+    """Run one replication and return its result (``options`` as for :class:`Simulation`)."""
+    return Simulation(config, arrivals, shifts, **options).run()
