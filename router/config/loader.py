@@ -9,6 +9,8 @@ if the declaration itself has other problems.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import re
 from os import PathLike
 from pathlib import Path
@@ -39,8 +41,13 @@ TOP_KEYS = (
     "telephony",
     "ivr",
     "simulation",
+    "customers",
 )
-OPAQUE_SECTIONS = ("gateway", "telephony", "ivr", "simulation")  # kept as parsed for later parts
+OPAQUE_SECTIONS = ("gateway", "telephony", "ivr", "simulation", "customers")
+# Sections read by their own package: section -> "module:function", called as
+# function(reader, node_or_None, path, config_so_far) -> value stored on Config. A section not listed here
+# is kept as a plain read-only mapping.
+SECTION_READERS: dict[str, str] = {}
 ROUTING_KEYS = (
     "strategy",
     "offer_timeout",
@@ -137,13 +144,15 @@ def _config(r: Reader, root: Node) -> Config | None:
     opaque = {}
     for section in OPAQUE_SECTIONS:
         node = top.get(section)
+        if section in SECTION_READERS:
+            continue
         if isinstance(node, MappingNode):
             opaque[section] = frozen_map(r.plain(node, section))
         elif not is_null(node):
             r.expected(node, section, "a mapping")
     if r.problems:
         return None
-    return Config(
+    config = Config(
         source=r.source,
         tenant=tenant,
         routing=routing,
@@ -154,6 +163,14 @@ def _config(r: Reader, root: Node) -> Config | None:
         agents=frozen_map(agents),
         **opaque,
     )
+    sections = {}
+    for section, where in SECTION_READERS.items():
+        module, function = where.split(":")
+        read = getattr(importlib.import_module(module), function)
+        sections[section] = read(r, top.get(section), section, config)
+    if r.problems:
+        return None
+    return dataclasses.replace(config, **sections) if sections else config
 
 
 def _routing(r: Reader, node: Node | None, path: str) -> RoutingDefaults:

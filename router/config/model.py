@@ -191,11 +191,12 @@ class Config:
     queues: Mapping[str, Queue]
     profiles: Mapping[str, Profile]
     agents: Mapping[str, Agent]
-    # Sections later parts of Omniroute fill; kept as parsed, read-only mappings until then.
+    # Sections other packages read (loader.SECTION_READERS); a plain read-only mapping until registered.
     gateway: Mapping = field(default_factory=frozen_map)
     telephony: Mapping = field(default_factory=frozen_map)
     ivr: Mapping = field(default_factory=frozen_map)
     simulation: Mapping = field(default_factory=frozen_map)
+    customers: Mapping = field(default_factory=frozen_map)
 
     def capacity(self, agent: Agent, channel: str) -> int:
         """Contacts of ``channel`` that ``agent`` may hold at once (0 if it doesn't work that channel)."""
