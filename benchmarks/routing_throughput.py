@@ -156,7 +156,7 @@ def one_run(url: str, config_path: str, routers: int, n: int, rate: float | None
     _store, after = asyncio.run(prepare(url, config_path))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "router.cli", "serve", "--config", config_path, "--redis", url],
+            [sys.executable, "-m", "router.cli", "serve", "--config", config_path, "--redis", url, "--no-gateway"],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import re
+import sys
 import time
 
 from router.cli import command, read_config
@@ -46,12 +47,30 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-@_with_config("serve", "run the router against Redis until interrupted")
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, help="the gateway's port (default: gateway.port; 0 picks a free one)")
+    parser.add_argument("--host", help="the gateway's address (default: gateway.host)")
+    parser.add_argument("--no-gateway", action="store_true", help="run the router only (no websockets, no pages)")
+
+
+@_with_config("serve", "run the router and the websockets gateway against Redis until interrupted", _serve_arguments)
 def cmd_serve(config: Config, redis_url: str, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from router.gateway.config import GatewayConfig
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.port is not None or args.host:
+        gateway = config.gateway if isinstance(config.gateway, GatewayConfig) else GatewayConfig()
+        changes = {k: v for k, v in (("port", args.port), ("host", args.host)) if v is not None}
+        config = replace(config, gateway=replace(gateway, **changes))
     print(f"omniroute serve: tenant {config.tenant}, {len(config.queues)} queues, {len(config.agents)} agents")
-    print(f"  router on {re.sub(r'//([^@/]*:)?[^@/]*@', '//***@', redis_url)}")  # no password on screen
-    asyncio.run(serve(config, redis_url))
+    print(f"  router on {re.sub(r'//([^@/]*:)?[^@/]*@', '//***@', redis_url)}", flush=True)  # no password shown
+    try:
+        asyncio.run(serve(config, redis_url, gateway=not args.no_gateway))
+    except OSError as exc:
+        print(f"omniroute serve: cannot start the gateway: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -8,27 +8,53 @@ import signal
 
 from router.config.model import Config
 from router.engine import LiveRouter
+from router.gateway.server import Gateway
 from router.store import RedisStore, connect
 
 log = logging.getLogger(__name__)
 
 
-async def serve(config: Config, redis_url: str, *, ready: asyncio.Event | None = None) -> None:
-    """Run the router for ``config`` against ``redis_url`` until SIGINT or SIGTERM."""
+async def serve(
+    config: Config, redis_url: str, *, ready: asyncio.Event | None = None, gateway: bool = True
+) -> None:
+    """Run the router (and the websockets gateway) for ``config`` against ``redis_url`` until SIGINT or SIGTERM."""
     client = await connect(redis_url, tenant=config.tenant)
     store = RedisStore(client, config)
     router = LiveRouter(store, config)
+    stop = asyncio.Event()
+
+    def stopping() -> None:
+        router.stop()
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, router.stop)
-    task = asyncio.create_task(router.run())
+        loop.add_signal_handler(sig, stopping)
+    tasks = [asyncio.create_task(router.run(), name="router")]
     log.info(
         "router running for tenant %s (%d queues, %d agents)", config.tenant, len(config.queues), len(config.agents)
     )
+    if gateway:
+        gateway_ready = asyncio.Event()
+        gw = Gateway(config, RedisStore(client, config))
+        tasks.append(asyncio.create_task(gw.run(stop, gateway_ready), name="gateway"))
+        waiter = asyncio.create_task(gateway_ready.wait())
+        await asyncio.wait([waiter, tasks[-1]], return_when=asyncio.FIRST_COMPLETED)
+        if tasks[-1].done():
+            tasks[-1].result()  # raises why the gateway could not start (e.g. the port is taken)
+        s = gw.settings
+        scheme = "https" if s.tls_cert else "http"
+        base = f"{scheme}://{s.host}:{gw.port}"
+        print(f"  agent desktop  {base}/agent", flush=True)
+        print(f"  web chat       {base}/chat", flush=True)
+        print(f"  wallboard      {base}/wallboard", flush=True)
+        print(f"  metrics        {base}/metrics", flush=True)
     if ready is not None:
         ready.set()
     try:
-        await task
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stopping()
+        await asyncio.gather(*tasks)
     finally:
         await client.aclose()
         log.info("router stopped: %s", router.stats)

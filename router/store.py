@@ -194,6 +194,22 @@ class RedisStore:
             break
         return [_parse(r) for r in replies]
 
+    def add_scripts(self, package: str, names: Iterable[str]) -> None:
+        """Scripts of another package (its ``lua/`` folder; router's ``_lib.lua`` is prepended), for :meth:`eval`."""
+        for name in names:
+            self._source[name] = _script_text(name, package)
+        self._sha.clear()  # loaded again, with these, on the next call
+
+    async def eval(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """Run a script and return its raw reply (for scripts that don't answer with a contact and an agent)."""
+        if not self._sha:
+            await self.load_scripts()
+        try:
+            return await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
+        except NoScriptError:
+            await self.load_scripts()
+            return await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
+
     async def _must(self, operation: str, name: str, keys: Sequence[str], args: Sequence[Any]) -> Result:
         result = await self._call(name, keys, args)
         if not result.ok:
@@ -568,9 +584,9 @@ class RedisStore:
         return deleted
 
 
-def _script_text(name: str) -> str:
-    lua = resources.files("router") / "lua"
-    return (lua / "_lib.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+def _script_text(name: str, package: str = "router") -> str:
+    lib = resources.files("router") / "lua" / "_lib.lua"
+    return lib.read_text() + "\n" + (resources.files(package) / "lua" / f"{name}.lua").read_text()
 
 
 __all__ = ["Keys", "RedisStore", "ResponseError", "Result", "connect"]

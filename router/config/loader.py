@@ -47,7 +47,9 @@ OPAQUE_SECTIONS = ("gateway", "telephony", "ivr", "simulation", "customers")
 # Sections read by their own package: section -> "module:function", called as
 # function(reader, node_or_None, path, config_so_far) -> value stored on Config. A section not listed here
 # is kept as a plain read-only mapping.
-SECTION_READERS: dict[str, str] = {}
+SECTION_READERS: dict[str, str] = {
+    "gateway": "router.gateway.config:read_section",
+}
 ROUTING_KEYS = (
     "strategy",
     "offer_timeout",

@@ -224,7 +224,17 @@ def start_router(config_path: Path, redis_url: str, log: Path) -> subprocess.Pop
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            [sys.executable, "-m", "router.cli", "serve", "--config", str(config_path), "--redis", redis_url],
+            [
+                sys.executable,
+                "-m",
+                "router.cli",
+                "serve",
+                "--config",
+                str(config_path),
+                "--redis",
+                redis_url,
+                "--no-gateway",
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

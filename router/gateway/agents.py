@@ -1,0 +1,251 @@
+"""The agent endpoint (``/v1/agent``): login, state, offers, chat, complete, transfer, sessions.
+
+An agent's session outlives its socket: when the socket goes, its outstanding offers are revoked at
+once (back in line in their place) and, if it was available, it is set away with reason
+``disconnected`` so it gets nothing new; its connected contacts stay its own for ``gateway.grace``
+seconds. Logging in again within that time, on any process, resumes the session (state and contacts);
+after it the agent goes offline and its open contacts go back to their queues in their place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from router.errors import StaleDecision
+from router.events import EventType
+from router.gateway.auth import agent_token_ok
+from router.gateway.peer import Peer
+from router.gateway.protocol import (
+    Accept,
+    AgentLogin,
+    AgentMessage,
+    Complete,
+    EndWrapup,
+    ErrorCode,
+    Ping,
+    ProtocolError,
+    Reject,
+    SetState,
+    Transfer,
+    message,
+)
+from router.lifecycle import AgentState
+from router.state import agent_queues
+
+if TYPE_CHECKING:
+    from router.gateway.server import Gateway
+
+DISCONNECTED = "disconnected"  # the away reason of an agent whose socket is gone, during its grace period
+# Events that end an open offer, and the reason its agent is told ('' when the agent caused it).
+OFFER_CLOSERS = {
+    EventType.CONTACT_ACCEPTED: "",
+    EventType.CONTACT_REJECTED: "",
+    EventType.CONTACT_OFFER_EXPIRED: "expired",
+    EventType.CONTACT_OFFER_REVOKED: "revoked",
+    EventType.CONTACT_ABANDONED: "customer_left",
+    EventType.CONTACT_REQUEUED: "revoked",
+}
+
+
+async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
+    if isinstance(cmd, AgentLogin):
+        await login(gw, peer, cmd)
+        return
+    if isinstance(cmd, Ping):
+        await peer.ack(cmd.id, "ping")
+        return
+    if not peer.user:
+        raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first", id=cmd.id)
+    if gw.agents.get(peer.user) is not peer:
+        raise ProtocolError(ErrorCode.REPLACED, "this session continues on another connection", id=cmd.id)
+    agent_id = peer.user
+    now = gw.clock()
+    if isinstance(cmd, SetState):
+        try:
+            state = AgentState(cmd.state)
+        except ValueError:
+            raise ProtocolError(
+                ErrorCode.BAD_FIELD, "'state.state' must be available, away or offline", id=cmd.id
+            ) from None
+        if state == AgentState.AWAY and not cmd.reason:
+            raise ProtocolError(ErrorCode.MISSING_FIELD, "going away needs a 'reason' code", id=cmd.id)
+        result = await gw.store.set_agent_state(agent_id, state, now, cmd.reason if state == AgentState.AWAY else "")
+        await peer.ack(cmd.id, "state", state=str(result.agent.state), reason=result.agent.reason)
+    elif isinstance(cmd, Accept | Reject):
+        contact_id = _own_offer(gw, agent_id, cmd.offer, cmd.id)
+        if isinstance(cmd, Accept):
+            result = await gw.store.accept(contact_id, agent_id, cmd.offer, now)
+            await peer.ack(cmd.id, "accept", offer=cmd.offer, contact=await contact_detail(gw, result.contact.id))
+        else:
+            await gw.store.reject(contact_id, agent_id, cmd.offer, now)
+            await peer.ack(cmd.id, "reject", offer=cmd.offer)
+    elif isinstance(cmd, AgentMessage):
+        posted = await gw.state.post(cmd.contact, "agent", agent_id, cmd.text, now)
+        await peer.ack(cmd.id, "message", contact=cmd.contact, seq=posted.message["seq"])
+    elif isinstance(cmd, Complete):
+        await _own_contact(gw, agent_id, cmd.contact, cmd.id)
+        result = await gw.store.complete(cmd.contact, agent_id, now, disposition=cmd.disposition, note=cmd.note)
+        await peer.ack(cmd.id, "complete", contact=cmd.contact, wrapup_until=result.contact.wrapup_until)
+    elif isinstance(cmd, EndWrapup):
+        await _own_contact(gw, agent_id, cmd.contact, cmd.id)
+        await gw.store.end_wrapup(cmd.contact, agent_id, now)
+        await peer.ack(cmd.id, "end_wrapup", contact=cmd.contact)
+    elif isinstance(cmd, Transfer):
+        if bool(cmd.queue) == bool(cmd.agent):
+            raise ProtocolError(ErrorCode.BAD_FIELD, "'transfer' needs either 'queue' or 'agent'", id=cmd.id)
+        if cmd.agent and cmd.agent not in gw.config.agents:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no agent {cmd.agent!r}", id=cmd.id)
+        if cmd.queue and cmd.queue not in gw.config.queues:
+            raise ProtocolError(ErrorCode.NOT_FOUND, f"no queue {cmd.queue!r}", id=cmd.id)
+        fields = await _own_contact(gw, agent_id, cmd.contact, cmd.id)
+        to_queue = cmd.queue or fields["queue"]
+        await gw.store.transfer(cmd.contact, agent_id, to_queue, now, to_agent=cmd.agent)
+        await peer.ack(cmd.id, "transfer", contact=cmd.contact, queue=to_queue, agent=cmd.agent or None)
+
+
+def _own_offer(gw: Gateway, agent_id: str, offer_id: str, request_id: Any) -> str:
+    info = gw.offers.get(offer_id)
+    if info is None:
+        raise ProtocolError(ErrorCode.NOT_FOUND, "no such offer", id=request_id)
+    if info.agent != agent_id:
+        raise ProtocolError(ErrorCode.FORBIDDEN, "that offer was made to another agent", id=request_id)
+    if not info.open:
+        raise ProtocolError(ErrorCode.OFFER_GONE, "the offer is gone (expired, revoked or answered)", id=request_id)
+    return info.contact
+
+
+async def _own_contact(gw: Gateway, agent_id: str, contact_id: str, request_id: Any) -> dict[str, str]:
+    fields = await gw.store.contact(contact_id)
+    if not fields:
+        raise ProtocolError(ErrorCode.NOT_FOUND, "no such contact", id=request_id)
+    if fields.get("agent") != agent_id:
+        raise ProtocolError(ErrorCode.FORBIDDEN, "that contact is not yours", id=request_id)
+    return fields
+
+
+async def login(gw: Gateway, peer: Peer, cmd: AgentLogin) -> None:
+    if peer.user:
+        raise ProtocolError(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {peer.user}", id=cmd.id)
+    agent = gw.config.agents.get(cmd.agent)
+    if agent is None or not agent_token_ok(agent, cmd.token, secret_env=gw.settings.token_secret_env):
+        raise ProtocolError(ErrorCode.UNAUTHORIZED, "unknown agent or wrong token", id=cmd.id)
+    now = gw.clock()
+    old = gw.agents.get(agent.id)
+    peer.user = agent.id
+    peer.since = repr(now)
+    gw.agents[agent.id] = peer
+    if old is not None:
+        await old.error(ErrorCode.REPLACED, "you logged in on another connection")
+        await old.ws.close(4000, "replaced")
+    before = await gw.state.open_session(agent.id, gw.id, now)  # writes since=repr(now), as peer.since
+    if before is not None and before.connected and before.gw != gw.id:
+        await gw.state.control("replaced", agent=agent.id, gw=gw.id)
+    fields = await gw.store.agent(agent.id)
+    state, reason = fields.get("state", "offline"), fields.get("reason", "")
+    resumed = before is not None
+    if resumed and state == AgentState.AWAY and reason == DISCONNECTED:
+        target = before.resume or "away"
+        if target == AgentState.AVAILABLE:
+            result = await gw.store.set_agent_state(agent.id, AgentState.AVAILABLE, now)
+            state, reason = str(result.agent.state), result.agent.reason
+    held = sorted(await gw.store.client.smembers(gw.store.keys.agent_contacts(agent.id)))
+    contacts, offers = [], []
+    for cid in held:
+        c = await gw.store.contact(cid)
+        if c.get("state") == "offered":
+            offers.append(json.loads(await offer_message(gw, c)))
+        elif c.get("state") in ("connected", "wrapup"):
+            contacts.append(await contact_detail(gw, cid))
+    await peer.ack(
+        cmd.id,
+        "login",
+        agent=agent.id,
+        name=agent.name,
+        state=state,
+        reason=reason,
+        channels=list(agent.channels),
+        queues=sorted(agent_queues(gw.config, agent)),
+        resumed=resumed,
+        contacts=contacts,
+        offers=offers,
+        grace=gw.settings.grace,
+    )
+
+
+async def contact_detail(gw: Gateway, contact_id: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the agent desktop shows of a contact: channel, queue, wait, attributes, customer, transcript."""
+    c = fields if fields is not None else await gw.store.contact(contact_id)
+    now = gw.clock()
+    try:
+        attrs = json.loads(c.get("attrs") or "{}")
+    except ValueError:
+        attrs = {}
+    return {
+        "id": contact_id,
+        "channel": c.get("channel", ""),
+        "queue": c.get("queue", ""),
+        "state": c.get("state", ""),
+        "waited": round(now - float(c.get("enqueued_at") or now), 1),
+        "attrs": attrs,
+        "customer": {"id": c.get("customer", "")},
+        "history": [],
+        "transcript": await gw.state.transcript(contact_id),
+    }
+
+
+async def offer_message(gw: Gateway, contact: dict[str, str]) -> str:
+    """The ``offer`` message for an offered contact (its hash or event snapshot)."""
+    expires = float(contact.get("offer_expires") or 0)
+    detail = await contact_detail(gw, contact["id"], contact)
+    return message(
+        "offer", offer=contact.get("offer_id", ""), contact=detail, expires_in=round(max(0.0, expires - gw.clock()), 1)
+    )
+
+
+async def disconnected(gw: Gateway, agent_id: str, holder_gw: str, since: str) -> None:
+    """An agent's socket is gone (here, or with its dead process): revoke its offers, hold its contacts."""
+    now = gw.clock()
+    fields = await gw.store.agent(agent_id)
+    state, reason = fields.get("state", "offline"), fields.get("reason", "")
+    if state == AgentState.AWAY and reason == DISCONNECTED:
+        state = ""
+    if not await gw.state.close_session(agent_id, holder_gw, since, now, state, reason):
+        return  # the session lives on elsewhere
+    if state == AgentState.AVAILABLE:
+        with contextlib.suppress(StaleDecision):
+            await gw.store.set_agent_state(agent_id, AgentState.AWAY, now, DISCONNECTED)
+    for cid in sorted(await gw.store.client.smembers(gw.store.keys.agent_contacts(agent_id))):
+        c = await gw.store.contact(cid)
+        if c.get("state") == "offered" and c.get("agent") == agent_id:
+            with contextlib.suppress(StaleDecision):  # answered or expired meanwhile
+                await gw.store.revoke(cid, agent_id, c.get("offer_id", ""), now)
+
+
+async def look_after_sessions(gw: Gateway, now: float) -> None:
+    """Close the sessions of dead processes; end those disconnected past the grace period."""
+    sessions = await gw.state.all_sessions()
+    others = sorted({s.gw for s in sessions if s.connected and s.gw and s.gw != gw.id})
+    alive = await gw.state.alive(others)
+    for s in sessions:
+        if s.connected:
+            dead = (s.gw != gw.id and not alive.get(s.gw, False)) or (s.gw == gw.id and s.agent not in gw.agents)
+            if dead:
+                await disconnected(gw, s.agent, s.gw, s.since)
+        elif (
+            s.disconnected_at
+            and now - float(s.disconnected_at) >= gw.settings.grace
+            and await gw.state.expire_session(s.agent, s.disconnected_at)
+        ):
+            with contextlib.suppress(StaleDecision):
+                await gw.store.set_agent_state(s.agent, AgentState.OFFLINE, now, "grace_expired")
+
+
+async def replaced(gw: Gateway, agent_id: str, new_gw: str) -> None:
+    """The agent logged in on another process: close its connection here."""
+    peer = gw.agents.get(agent_id)
+    if peer is not None and new_gw != gw.id:
+        del gw.agents[agent_id]
+        await peer.error(ErrorCode.REPLACED, "you logged in on another connection")
+        await peer.ws.close(4000, "replaced")

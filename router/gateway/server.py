@@ -1,0 +1,505 @@
+"""The websockets gateway: one port for the agent, customer, connector and supervisor endpoints and HTTP.
+
+Theory of operation
+-------------------
+Every ``omniroute serve`` process runs one :class:`Gateway` beside its router. Redis is the truth: the
+gateway keeps only its open sockets and caches. Two readers follow the tenant's streams and deliver
+to the sockets this process holds:
+
+- the event stream (``router.events``): offers go to the agent's socket, expired or revoked offers
+  become ``offer_revoked``, a customer hears when an agent joins or leaves, counters move;
+- the chat stream (:mod:`router.gateway.sessions`): messages go to the customer's socket, the agent
+  holding the contact and the connector that owns the conversation, wherever they are connected.
+
+So a customer on process B talks with an agent on process A through Redis. A ticker (every second)
+sends queue positions to waiting customers, statistics to supervisors, refreshes the metrics gauges
+and this process's heartbeat key, and looks after agent sessions: a session whose process stopped
+beating is closed (its offers revoked at once), and a session disconnected for longer than the grace
+period ends (the agent goes offline and its open contacts go back to their queues, in their place).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import ssl
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from importlib import resources
+from typing import Any
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from router.client import RouterClient
+from router.config.model import Config
+from router.errors import StaleDecision
+from router.events import Event, EventType
+from router.gateway import agents, connectors, supervisors, webchat
+from router.gateway.config import GatewayConfig
+from router.gateway.metrics import Metrics
+from router.gateway.peer import Peer
+from router.gateway.protocol import AGENT, CONNECTOR, CUSTOMER, SUPERVISOR, ErrorCode, ProtocolError, parse
+from router.gateway.sessions import GatewayState, Refused
+from router.stats import agent_states, queue_stats
+from router.store import RedisStore
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS = {"/v1/agent": AGENT, "/v1/customer": CUSTOMER, "/v1/connector": CONNECTOR, "/v1/supervisor": SUPERVISOR}
+PAGES = {"/agent": "agent.html", "/chat": "chat.html", "/wallboard": "wallboard.html", "/": "index.html"}
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+# Script refusals -> protocol error codes.
+REFUSALS = {
+    "not_found": ErrorCode.NOT_FOUND,
+    "forbidden": ErrorCode.FORBIDDEN,
+    "illegal_state": ErrorCode.ILLEGAL_STATE,
+    "illegal": ErrorCode.ILLEGAL_STATE,
+    "no_such_offer": ErrorCode.OFFER_GONE,
+    "expired": ErrorCode.OFFER_GONE,
+    "not_connected": ErrorCode.ILLEGAL_STATE,
+    "not_in_wrapup": ErrorCode.ILLEGAL_STATE,
+    "not_waiting": ErrorCode.ILLEGAL_STATE,
+    "unknown_queue": ErrorCode.NOT_FOUND,
+    "unknown_agent": ErrorCode.NOT_FOUND,
+    "channel_not_in_queue": ErrorCode.BAD_FIELD,
+}
+DEFAULT_HANDLE_TIME = 300.0  # seconds, until the queue's own completions give an average
+
+
+@dataclass(slots=True)
+class OfferInfo:
+    contact: str
+    agent: str
+    open: bool = True
+
+
+class Gateway:
+    """The websockets server of one process. ``await run(stop)``; :attr:`port` once ``ready`` is set."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: RedisStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        gateway_id: str | None = None,
+        tick: float = 1.0,
+    ) -> None:
+        self.config = config
+        self.settings: GatewayConfig = config.gateway if isinstance(config.gateway, GatewayConfig) else GatewayConfig()
+        self.store = store
+        self.clock = clock
+        self.id = gateway_id or uuid.uuid4().hex[:12]
+        self.tick = tick
+        self.router = RouterClient(store, clock=clock)
+        self.state = GatewayState(store)
+        self.metrics = Metrics()
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.rate = RateLimitItemPerSecond(self.settings.rate_messages, max(1, round(self.settings.rate_per)))
+        self.agents: dict[str, Peer] = {}  # agent id -> its connection here
+        self.customers: dict[str, set[Peer]] = {}  # contact id -> web-chat connections
+        self.connectors: dict[str, set[Peer]] = {}  # connector name -> its connections
+        self.supervisors: set[Peer] = set()
+        self.offers: OrderedDict[str, OfferInfo] = OrderedDict()  # offer id -> ..., the newest 100,000
+        self.open_offer: dict[str, str] = {}  # contact id -> its open offer id
+        self.positions: dict[str, tuple[int, int]] = {}  # contact id -> (position, estimate) last sent
+        self.handle_times: dict[str, float] = {}  # queue -> moving average of handle time
+        self.serving: dict[str, int] = {}  # queue -> agents logged in who serve it
+        self.accepted_at: dict[str, float] = {}  # contact id -> when accepted (for handle times)
+        self.latest_stats: dict[str, Any] | None = None
+        self.server: Server | None = None
+        self.started = 0.0
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.sockets[0].getsockname()[1]
+
+    # -- running --------------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        s = self.settings
+        tls = None
+        if s.tls_cert:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(s.tls_cert, s.tls_key)
+        await self.store.load_scripts()
+        self.started = self.clock()
+        await self.state.beat(self.id, 3 * s.heartbeat)
+        events_from = await self.store.last_event_id()
+        chat_from = await self._last_chat_id()
+        async with serve(
+            self._connection,
+            s.host,
+            s.port,
+            process_request=self._http,
+            ssl=tls,
+            max_size=16 * s.max_message,  # past this the library closes the socket (1009)
+            compression=None,  # 15 KiB instead of 47 KiB per connection; messages are small
+            ping_interval=s.heartbeat,
+            ping_timeout=s.heartbeat,
+            logger=log.getChild("ws"),
+        ) as server:
+            self.server = server
+            self._tasks = [
+                asyncio.create_task(self._follow_events(events_from), name="gateway-events"),
+                asyncio.create_task(self._follow_chat(chat_from), name="gateway-chat"),
+                asyncio.create_task(self._ticker(), name="gateway-ticker"),
+            ]
+            log.info("gateway %s listening on %s:%d", self.id, s.host, self.port)
+            if ready is not None:
+                ready.set()
+            done = asyncio.create_task(stop.wait())
+            await asyncio.wait([done, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        raise task.exception()
+            done.cancel()
+        with contextlib.suppress(Exception):
+            await self.state.client.delete(self.state.heartbeat_key(self.id))
+
+    async def _last_chat_id(self) -> str:
+        info = (
+            await self.state.client.xinfo_stream(self.state.chat)
+            if await self.state.client.exists(self.state.chat)
+            else None
+        )
+        return info["last-generated-id"] if info else "0-0"
+
+    # -- HTTP -----------------------------------------------------------------------------------------
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path in ENDPOINTS:
+            return None  # a websocket handshake (the library answers 426 to a plain GET)
+        if path == "/healthz":
+            return _response(HTTPStatus.OK, b'{"status":"ok"}', "application/json")
+        if path == "/metrics":
+            return _response(HTTPStatus.OK, self.metrics.exposition(), "text/plain; version=0.0.4; charset=utf-8")
+        name = PAGES.get(path) or (path[len("/static/") :] if path.startswith("/static/") else None)
+        if name and "/" not in name and not name.startswith("."):
+            file = resources.files("router.gateway") / "static" / name
+            if file.is_file():
+                suffix = name[name.rfind(".") :]
+                return _response(
+                    HTTPStatus.OK, file.read_bytes(), CONTENT_TYPES.get(suffix, "application/octet-stream")
+                )
+        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+    # -- websocket connections ------------------------------------------------------------------------
+
+    async def _connection(self, ws: ServerConnection) -> None:
+        path = ws.request.path.split("?", 1)[0]
+        commands = ENDPOINTS[path]
+        endpoint = path.rsplit("/", 1)[1]
+        peer = Peer(ws, endpoint, self.limiter, self.rate)
+        self.metrics.connections.labels(endpoint).inc()
+        try:
+            async for frame in ws:
+                await self._frame(peer, frame, commands)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.metrics.connections.labels(endpoint).dec()
+            try:
+                await self._closed(peer)
+            except Exception:
+                log.exception("cleaning up a %s connection", endpoint)
+
+    async def _frame(self, peer: Peer, frame: str | bytes, commands: dict[str, type]) -> None:
+        request_id = None
+        try:
+            if len(frame) > self.settings.max_message:
+                raise ProtocolError(ErrorCode.TOO_LARGE, f"a message may be at most {self.settings.max_message} bytes")
+            if not peer.allowed():
+                raise ProtocolError(ErrorCode.RATE_LIMITED, "too many messages; this one was dropped")
+            command = parse(frame, commands)
+            request_id = command.id
+            handler = {
+                "agent": agents.handle,
+                "customer": webchat.handle,
+                "connector": connectors.handle,
+                "supervisor": supervisors.handle,
+            }[peer.endpoint]
+            await handler(self, peer, command)
+        except ProtocolError as exc:
+            await self._error(peer, exc.code, exc.message, exc.id if exc.id is not None else request_id)
+        except Refused as exc:
+            await self._error(
+                peer, REFUSALS.get(exc.code, ErrorCode.ILLEGAL_STATE), _refusal_text(exc.code), request_id
+            )
+        except StaleDecision as exc:
+            code = REFUSALS.get(exc.code, ErrorCode.ILLEGAL_STATE)
+            await self._error(peer, code, _refusal_text(exc.code), request_id)
+        except ConnectionClosed:
+            raise
+        except Exception:
+            log.exception("fault handling a %s message", peer.endpoint)
+            await self._error(
+                peer, ErrorCode.INTERNAL, "the server failed on this message; it has been logged", request_id
+            )
+
+    async def _error(self, peer: Peer, code: ErrorCode, text: str, request_id: Any) -> None:
+        self.metrics.errors.labels(str(code)).inc()
+        await peer.error(code, text, request_id)
+
+    async def _closed(self, peer: Peer) -> None:
+        if peer.endpoint == "agent" and peer.user and self.agents.get(peer.user) is peer:
+            del self.agents[peer.user]
+            await agents.disconnected(self, peer.user, self.id, peer.since)
+        elif peer.endpoint == "customer" and peer.contact:
+            peers = self.customers.get(peer.contact)
+            if peers is not None:
+                peers.discard(peer)
+                if not peers:
+                    del self.customers[peer.contact]
+                    self.positions.pop(peer.contact, None)
+        elif peer.endpoint == "connector" and peer.user:
+            self.connectors.get(peer.user, set()).discard(peer)
+        elif peer.endpoint == "supervisor":
+            self.supervisors.discard(peer)
+
+    # -- following the streams -------------------------------------------------------------------------
+
+    async def _follow_events(self, last: str) -> None:
+        while True:
+            try:
+                events = await self.store.read_events(last, block_ms=1000)
+            except (ConnectionError, OSError) as exc:
+                log.warning("event stream unavailable (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            for event in events:
+                last = event.id
+                try:
+                    await self._event(event)
+                except Exception:
+                    log.exception("delivering event %s", event.type)
+
+    async def _event(self, event: Event) -> None:
+        self.metrics.observe(event)
+        contact = event.contact or {}
+        cid = contact.get("id", "")
+        t = event.type
+        if t == EventType.CONTACT_OFFERED:
+            offer_id = contact.get("offer_id", "")
+            self.offers[offer_id] = OfferInfo(cid, contact.get("agent", ""))
+            while len(self.offers) > 100_000:
+                self.offers.popitem(last=False)
+            self.open_offer[cid] = offer_id
+            peer = self.agents.get(contact.get("agent", ""))
+            if peer is not None:
+                await peer.send(await agents.offer_message(self, contact))
+        elif cid in self.open_offer and t in agents.OFFER_CLOSERS:
+            offer_id = self.open_offer.pop(cid)
+            info = self.offers.get(offer_id)
+            if info is not None:
+                info.open = False
+                reason = agents.OFFER_CLOSERS[t]
+                peer = self.agents.get(info.agent)
+                if reason and peer is not None:
+                    await peer.push(
+                        "offer_revoked",
+                        offer=offer_id,
+                        contact=cid,
+                        reason=event.extra.get("reason") if t == EventType.CONTACT_OFFER_REVOKED else reason,
+                    )
+        if t == EventType.CONTACT_ACCEPTED:
+            self.accepted_at[cid] = event.at
+        elif t == EventType.CONTACT_COMPLETED and cid in self.accepted_at:
+            handled = event.at - self.accepted_at.pop(cid)
+            queue = contact.get("queue", "")
+            old = self.handle_times.get(queue)
+            self.handle_times[queue] = handled if old is None else 0.8 * old + 0.2 * handled
+        if t == EventType.AGENT_STATE_CHANGED and event.agent:
+            peer = self.agents.get(event.agent.get("id", ""))
+            if peer is not None:
+                await peer.push("state", state=event.agent.get("state"), reason=event.agent.get("reason", ""))
+        elif t == EventType.CONTACT_DONE:
+            holder = self.agents.get((event.agent or {}).get("id", "")) if event.agent else None
+            if holder is not None:
+                await holder.push("wrapup_ended", contact=cid)
+        elif t == EventType.CONTACT_REQUEUED and event.agent:
+            holder = self.agents.get(event.agent.get("id", ""))
+            if holder is not None:
+                await holder.push("contact_removed", contact=cid, reason=event.extra.get("reason", "requeued"))
+        if cid in self.customers:
+            await webchat.on_event(self, event, cid)
+        attrs_connector = webchat.connector_of(contact)
+        if attrs_connector and attrs_connector in self.connectors:
+            await connectors.on_event(self, event, attrs_connector)
+
+    async def _follow_chat(self, last: str) -> None:
+        client = self.state.client
+        while True:
+            try:
+                reply = await client.xread({self.state.chat: last}, block=1000, count=500)
+            except (ConnectionError, OSError) as exc:
+                log.warning("chat stream unavailable (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            for _stream, entries in reply or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    try:
+                        await self._chat(fields)
+                    except Exception:
+                        log.exception("delivering a chat message")
+
+    async def _chat(self, fields: dict[str, str]) -> None:
+        if "control" in fields:
+            if fields["control"] == "replaced":
+                await agents.replaced(self, fields.get("agent", ""), fields.get("gw", ""))
+            return
+        import json
+
+        cid = fields["contact"]
+        msg = json.loads(fields["message"])
+        body = {"contact": cid, "from": msg["from"], "text": msg["text"], "at": msg["at"], "seq": msg["seq"]}
+        delivered = 0
+        for peer in list(self.customers.get(cid, ())):
+            delivered += await peer.push("message", **body, agent_name=self._agent_name(msg.get("agent", "")))
+        holder = self.agents.get(fields.get("holder", ""))
+        if holder is not None:
+            delivered += await holder.push("message", **body)
+        connector = fields.get("connector", "")
+        if connector and msg["from"] == "agent" and connector in self.connectors:
+            delivered += await connectors.outbound(self, connector, cid, fields.get("address", ""), msg["text"])
+        if delivered:
+            self.metrics.messages.labels(msg["from"]).inc(delivered)
+
+    # -- customers (issue 7 plugs its identity and timeline in here) --------------------------------------
+
+    async def identify_customer(self, contact_id: str, identifiers: dict[str, str], channel: str) -> str:
+        """The customer id a new contact belongs to ('' when unknown)."""
+        return ""
+
+    async def record_survey(self, contact_id: str, score: int, now: float) -> None:
+        """A customer's 1-5 satisfaction score for a contact."""
+        self.metrics.surveys.labels(str(score)).inc()
+
+    def _agent_name(self, agent_id: str) -> str | None:
+        agent = self.config.agents.get(agent_id)
+        return agent.name.split()[0] if agent else None  # customers see a first name, never an id
+
+    # -- the ticker ------------------------------------------------------------------------------------
+
+    async def _ticker(self) -> None:
+        s = self.settings
+        next_stats = 0.0
+        while True:
+            now = self.clock()
+            try:
+                await self.state.beat(self.id, 3 * s.heartbeat)
+                await agents.look_after_sessions(self, now)
+                if now >= next_stats:
+                    next_stats = now + s.stats_every
+                    await self._stats(now)
+                await webchat.send_positions(self)
+            except (ConnectionError, OSError) as exc:
+                log.warning("redis unavailable in the ticker (%s)", type(exc).__name__)
+            except Exception:
+                log.exception("gateway ticker")
+            await asyncio.sleep(self.tick)
+
+    async def _stats(self, now: float) -> None:
+        queues = await queue_stats(self.store, now)
+        states = await agent_states(self.store)
+        by_state: dict[str, int] = {"available": 0, "away": 0, "offline": 0, "busy": 0}
+        serving: dict[str, int] = {}
+        from router.state import agent_queues
+
+        agents_out = []
+        for agent_id, view in states.items():
+            state = str(view.state)
+            busy = state != "offline" and any(view.load.values())
+            by_state["busy" if busy and state == "available" else state] += 1
+            if state != "offline":
+                for q in agent_queues(self.config, self.config.agents[agent_id]):
+                    serving[q] = serving.get(q, 0) + 1
+            agents_out.append(
+                {
+                    "id": agent_id,
+                    "name": self.config.agents[agent_id].name,
+                    "state": state,
+                    "reason": view.reason,
+                    "load": dict(view.load),
+                }
+            )
+        self.serving = serving
+        self.metrics.update(queues, by_state)
+        self.latest_stats = {
+            "at": now,
+            "queues": [
+                {
+                    "queue": q.queue,
+                    "waiting": q.waiting,
+                    "oldest_wait": q.oldest_wait,
+                    "offered": q.offered,
+                    "connected": q.connected,
+                    "agents_available": q.agents_available,
+                    "answered_today": q.today.answered,
+                    "abandoned_today": q.today.abandoned,
+                    "service_level_today": q.today.of_answered,
+                    "asa_today": q.today.asa,
+                    "target_seconds": self.config.queues[q.queue].service_level.target_seconds,
+                }
+                for q in queues
+            ],
+            "agents_by_state": by_state,
+            "agents": agents_out,
+        }
+        for peer in list(self.supervisors):
+            await peer.push("stats", **self.latest_stats)
+
+    def estimate(self, queue: str, position: int, channel: str) -> int:
+        """Estimated wait of the ``position``-th waiting contact, rounded up to the minute (seconds)."""
+        handle = self.handle_times.get(queue, DEFAULT_HANDLE_TIME)
+        capacity = self.config.channels[channel].capacity if channel in self.config.channels else 1
+        servers = max(1, self.serving.get(queue, 0) * capacity)
+        return int(math.ceil(position * handle / servers / 60.0) * 60)
+
+
+def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
+    headers = Headers(
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")]
+    )
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _refusal_text(code: str) -> str:
+    return {
+        "not_found": "no such contact",
+        "forbidden": "that is not yours",
+        "illegal_state": "not possible in the contact's current state",
+        "illegal": "not possible in the current state",
+        "no_such_offer": "the offer is gone (expired, revoked or answered)",
+        "expired": "the offer expired",
+        "not_connected": "the contact is not connected to you",
+        "not_in_wrapup": "the contact is not in wrap-up",
+        "not_waiting": "the contact is no longer waiting",
+        "unknown_queue": "no such queue",
+        "unknown_agent": "no such agent",
+        "channel_not_in_queue": "that queue does not take this channel",
+    }.get(code, code.replace("_", " "))

@@ -1,0 +1,183 @@
+"""A live router and gateway on real Redis, and websocket clients that speak the protocol, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import json
+import textwrap
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from router.config import loads
+from router.config.model import Config
+from router.engine import LiveRouter
+from router.gateway.server import Gateway
+from router.store import RedisStore, connect
+
+
+def sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+AGENTS = "\n".join(
+    f"""  - id: {a}
+    name: {name}
+    skills: {{sales: 5, support: 5, en: 5}}
+    channels: [chat, whatsapp, voice]
+    token_sha256: {sha("tok-" + a)}"""
+    for a, name in (("a1", "Ana Souza"), ("a2", "Bruno Lima"), ("a3", "Carla Dias"))
+)
+
+
+def gateway_config(tenant: str, *, grace: float = 30, offer_timeout: float = 20, extra: str = "") -> Config:
+    text = f"""
+tenant: {tenant}
+routing: {{offer_timeout: {offer_timeout}, reject_delay: 0, no_answer_delay: 0, max_missed_offers: 100}}
+channels:
+  chat: {{capacity: 3}}
+  whatsapp: {{capacity: 3}}
+  voice: {{capacity: 1, exclusive: true}}
+skills: [sales, support, en]
+queues:
+  sales: {{channels: [chat, whatsapp, voice], skills: {{sales: 1}}}}
+  support: {{channels: [chat, whatsapp, voice], skills: {{support: 1}}}}
+agents:
+{AGENTS}
+gateway:
+  host: 127.0.0.1
+  port: 0
+  grace: {grace}
+  heartbeat: 1
+  max_message: 4096
+  rate: {{messages: 30, per: 1}}
+  chat: {{queue: sales, topics: {{buying: sales, help: support}}}}
+  supervisors:
+    boss: {{token_sha256: {sha("tok-boss")}}}
+  connectors:
+    wa: {{token_sha256: {sha("tok-wa")}, channels: [whatsapp], queue: support}}
+{textwrap.indent(textwrap.dedent(extra), "")}
+"""
+    return loads(text, source="gateway-test.yaml")
+
+
+class Stack:
+    """One router and one gateway in this event loop (``async with``)."""
+
+    def __init__(self, config: Config, redis_url: str, *, router: bool = True) -> None:
+        self.config = config
+        self.redis_url = redis_url
+        self.with_router = router
+
+    async def __aenter__(self) -> Stack:
+        self.client = await connect(self.redis_url, tenant=self.config.tenant)
+        self.store = RedisStore(self.client, self.config)
+        self.stop = asyncio.Event()
+        self.gateway = Gateway(self.config, RedisStore(self.client, self.config), tick=0.2)
+        ready = asyncio.Event()
+        self.tasks = [asyncio.create_task(self.gateway.run(self.stop, ready))]
+        if self.with_router:
+            self.router = LiveRouter(self.store, self.config, max_block=0.2)
+            self.tasks.append(asyncio.create_task(self.router.run()))
+        await asyncio.wait_for(ready.wait(), 10)
+        self.url = f"ws://127.0.0.1:{self.gateway.port}"
+        self.http = f"http://127.0.0.1:{self.gateway.port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.with_router:
+            self.router.stop()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+        await self.client.aclose()
+
+
+class Peer:
+    """A protocol client: send commands, wait for a message of a given type (others are kept)."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []  # everything received, in order
+        self._unread: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, url: str, path: str) -> Peer:
+        return cls(await websockets.connect(url + path, open_timeout=5))
+
+    async def send(self, kind: str, **body: Any) -> int:
+        request_id = next(self._ids)
+        await self.ws.send(json.dumps({"type": kind, "id": request_id, **body}))
+        return request_id
+
+    async def raw(self, frame: str | bytes) -> None:
+        await self.ws.send(frame)
+
+    async def expect(self, kind: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        """The next message of type ``kind`` whose fields include ``match``; fails after ``timeout`` s."""
+
+        def fits(m: dict[str, Any]) -> bool:
+            return m.get("type") == kind and all(m.get(k) == v for k, v in match.items())
+
+        for i, m in enumerate(self._unread):
+            if fits(m):
+                del self._unread[i]
+                return m
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"no {kind} {match} within {timeout}s; got {self.seen[-8:]}")
+            try:
+                m = json.loads(await asyncio.wait_for(self.ws.recv(), left))
+            except TimeoutError:
+                continue
+            self.seen.append(m)
+            if fits(m):
+                return m
+            self._unread.append(m)
+
+    async def call(self, kind: str, timeout: float = 5.0, **body: Any) -> dict[str, Any]:
+        """Send a command and return its ``ack`` (or ``error``) reply."""
+        request_id = await self.send(kind, **body)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for i, m in enumerate(self._unread):
+                if m.get("id") == request_id and m.get("type") in ("ack", "error"):
+                    del self._unread[i]
+                    return m
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise AssertionError(f"no reply to {kind} within {timeout}s; got {self.seen[-8:]}")
+            try:
+                m = json.loads(await asyncio.wait_for(self.ws.recv(), left))
+            except TimeoutError:
+                continue
+            self.seen.append(m)
+            self._unread.append(m)
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def agent(url: str, agent_id: str, *, available: bool = True) -> Peer:
+    p = await Peer.open(url, "/v1/agent")
+    reply = await p.call("login", agent=agent_id, token="tok-" + agent_id)
+    assert reply["type"] == "ack", reply
+    if available:
+        assert (await p.call("state", state="available"))["type"] == "ack"
+    return p
+
+
+async def customer(url: str, text: str = "hello", **fields: Any) -> tuple[Peer, dict[str, Any]]:
+    p = await Peer.open(url, "/v1/customer")
+    reply = await p.call("start", name=fields.pop("name", "Maria"), text=text, **fields)
+    assert reply["type"] == "ack", reply
+    return p, reply
