@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import ssl
@@ -233,7 +234,9 @@ class Gateway:
             if len(frame) > self.settings.max_message:
                 raise ProtocolError(ErrorCode.TOO_LARGE, f"a message may be at most {self.settings.max_message} bytes")
             if not peer.allowed():
-                raise ProtocolError(ErrorCode.RATE_LIMITED, "too many messages; this one was dropped")
+                raise ProtocolError(
+                    ErrorCode.RATE_LIMITED, "too many messages; this one was dropped", id=_request_id(frame)
+                )
             command = parse(frame, commands)
             request_id = command.id
             handler = {
@@ -372,8 +375,6 @@ class Gateway:
             if fields["control"] == "replaced":
                 await agents.replaced(self, fields.get("agent", ""), fields.get("gw", ""))
             return
-        import json
-
         cid = fields["contact"]
         msg = json.loads(fields["message"])
         body = {"contact": cid, "from": msg["from"], "text": msg["text"], "at": msg["at"], "seq": msg["seq"]}
@@ -486,6 +487,16 @@ def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
         [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")]
     )
     return Response(status.value, status.phrase, headers, body)
+
+
+def _request_id(frame: str | bytes) -> Any:
+    """The ``id`` of a frame, if it has a readable one (for replies to frames refused before parsing)."""
+    try:
+        data = json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def _refusal_text(code: str) -> str:

@@ -34,12 +34,20 @@ AGENTS = "\n".join(
 )
 
 
-def gateway_config(tenant: str, *, grace: float = 30, offer_timeout: float = 20, extra: str = "") -> Config:
+def gateway_config(
+    tenant: str,
+    *,
+    grace: float = 30,
+    offer_timeout: float = 20,
+    reject_delay: float = 0,
+    chat_capacity: int = 3,
+    extra: str = "",
+) -> Config:
     text = f"""
 tenant: {tenant}
-routing: {{offer_timeout: {offer_timeout}, reject_delay: 0, no_answer_delay: 0, max_missed_offers: 100}}
+routing: {{offer_timeout: {offer_timeout}, reject_delay: {reject_delay}, no_answer_delay: 0, max_missed_offers: 100}}
 channels:
-  chat: {{capacity: 3}}
+  chat: {{capacity: {chat_capacity}}}
   whatsapp: {{capacity: 3}}
   voice: {{capacity: 1, exclusive: true}}
 skills: [sales, support, en]
@@ -146,7 +154,10 @@ class Peer:
 
     async def call(self, kind: str, timeout: float = 5.0, **body: Any) -> dict[str, Any]:
         """Send a command and return its ``ack`` (or ``error``) reply."""
-        request_id = await self.send(kind, **body)
+        return await self.reply(await self.send(kind, **body), timeout)
+
+    async def reply(self, request_id: int, timeout: float = 5.0) -> dict[str, Any]:
+        """The ``ack`` or ``error`` answering the command sent with ``request_id``."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             for i, m in enumerate(self._unread):
@@ -155,7 +166,7 @@ class Peer:
                     return m
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
-                raise AssertionError(f"no reply to {kind} within {timeout}s; got {self.seen[-8:]}")
+                raise AssertionError(f"no reply to #{request_id} within {timeout}s; got {self.seen[-8:]}")
             try:
                 m = json.loads(await asyncio.wait_for(self.ws.recv(), left))
             except TimeoutError:

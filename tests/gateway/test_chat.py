@@ -7,8 +7,9 @@ from tests.gateway.stack import Stack, agent, customer, gateway_config
 
 async def test_chat_lifecycle_both_ways(redis_url: str, tenant: str) -> None:
     async with Stack(gateway_config(tenant), redis_url) as s:
-        maria, started = await customer(s.url, "I want a new plan", name="Maria", email="maria@example.com",
-                                        topic="buying")
+        maria, started = await customer(
+            s.url, "I want a new plan", name="Maria", email="maria@example.com", topic="buying"
+        )
         contact = started["contact"]
         assert started["queue"] == "sales"
         position = await maria.expect("queue", contact=contact)

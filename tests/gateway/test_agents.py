@@ -1,0 +1,144 @@
+"""Agents over real websockets: expiry, reject, transfer, sessions and their grace period, racing accepts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.gateway.stack import Peer, Stack, agent, customer, gateway_config
+
+
+async def _queued(s: Stack, *texts: str) -> list[tuple[Peer, str]]:
+    out = []
+    for text in texts:
+        p, started = await customer(s.url, text)
+        out.append((p, started["contact"]))
+        await p.expect("queue")  # it is in line before the next one arrives
+    return out
+
+
+async def test_expired_offer_is_revoked_and_the_contact_keeps_its_place(redis_url: str, tenant: str) -> None:
+    config = gateway_config(tenant, offer_timeout=1, chat_capacity=1)
+    async with Stack(config, redis_url) as s:
+        (_, first), (_, second) = await _queued(s, "first", "second")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        assert offer["contact"]["id"] == first
+        revoked = await ana.expect("offer_revoked", timeout=5)
+        assert revoked == {"type": "offer_revoked", "offer": offer["offer"], "contact": first, "reason": "expired"}
+        again = await ana.expect("offer", timeout=5)
+        assert again["contact"]["id"] == first, "the expired contact went to the back of the line"
+        assert again["offer"] != offer["offer"]
+        late = await ana.call("accept", offer=offer["offer"])
+        assert late["type"] == "error" and late["code"] == "offer_gone"
+        assert (await ana.call("accept", offer=again["offer"]))["type"] == "ack"
+        assert (await s.store.contact(second))["state"] == "queued"
+
+
+async def test_reject_sends_the_contact_to_the_next_agent(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant, reject_delay=60), redis_url) as s:
+        [(_, contact)] = await _queued(s, "hello")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        assert (await ana.call("reject", offer=offer["offer"]))["type"] == "ack"
+        bruno = await agent(s.url, "a2")
+        second = await bruno.expect("offer")
+        assert second["contact"]["id"] == contact
+        assert (await bruno.call("accept", offer=second["offer"]))["type"] == "ack"
+
+
+async def test_transfer_to_another_agent_carries_the_conversation(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant), redis_url) as s:
+        [(maria, contact)] = await _queued(s, "my bill is wrong")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        await ana.call("accept", offer=offer["offer"])
+        await ana.call("message", contact=contact, text="Let me pass you to billing")
+        bruno = await agent(s.url, "a2", available=True)
+        moved = await ana.call("transfer", contact=contact, agent="a2")
+        assert moved["type"] == "ack" and moved["agent"] == "a2", moved
+        assert (await maria.expect("transferred"))["contact"] == contact
+        offered = await bruno.expect("offer")
+        assert offered["contact"]["id"] == contact
+        texts = [m["text"] for m in offered["contact"]["transcript"]]
+        assert texts == ["my bill is wrong", "Let me pass you to billing"]
+        assert (await bruno.call("accept", offer=offered["offer"]))["type"] == "ack"
+        assert (await maria.expect("agent_joined", agent_name="Bruno"))["contact"] == contact
+        to_queue = await bruno.call("transfer", contact=contact, queue="support")
+        assert to_queue["type"] == "ack" and to_queue["queue"] == "support"
+
+
+async def test_reconnect_within_grace_resumes_open_contacts(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant, grace=30), redis_url) as s:
+        [(maria, contact)] = await _queued(s, "hi")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        await ana.call("accept", offer=offer["offer"])
+        await ana.close()
+        await _until(lambda: _agent_state(s, "a1"), ("away", "disconnected"))
+        assert (await s.store.contact(contact))["state"] == "connected"
+        await maria.call("message", text="are you there?")
+
+        back = await Peer.open(s.url, "/v1/agent")
+        login = await back.call("login", agent="a1", token="tok-a1")
+        assert login["resumed"] is True and login["state"] == "available"
+        [held] = login["contacts"]
+        assert held["id"] == contact and [m["text"] for m in held["transcript"]] == ["hi", "are you there?"]
+        assert (await back.call("message", contact=contact, text="yes, sorry"))["type"] == "ack"
+        assert (await maria.expect("message", **{"from": "agent"}))["text"] == "yes, sorry"
+
+
+async def test_disconnect_past_grace_requeues_open_chats_in_place(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant, grace=1, chat_capacity=1), redis_url) as s:
+        [(maria, first)] = await _queued(s, "first")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        await ana.call("accept", offer=offer["offer"])
+        [(_, second)] = await _queued(s, "second")  # arrives while the first is connected
+        await ana.close()
+        await maria.expect("agent_left", timeout=6)
+        assert await _agent_state(s, "a1") == ("offline", "grace_expired")
+        assert (await s.store.contact(first))["state"] == "queued"
+        bruno = await agent(s.url, "a2")
+        assert (await bruno.expect("offer"))["contact"]["id"] == first, "the requeued chat kept its place"
+        late = await Peer.open(s.url, "/v1/agent")
+        login = await late.call("login", agent="a1", token="tok-a1")
+        assert login["resumed"] is False and login["contacts"] == []
+        assert (await s.store.contact(second))["state"] == "queued"
+
+
+async def test_two_agents_race_to_accept_a_revoked_offer(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant, chat_capacity=1), redis_url) as s:
+        [(_, contact)] = await _queued(s, "hello")
+        ana = await agent(s.url, "a1")
+        revoked_offer = (await ana.expect("offer"))["offer"]
+        await ana.close()  # its offer is revoked at once and the contact goes back in line
+        bruno = await agent(s.url, "a2")
+        fresh = await bruno.expect("offer")
+        assert fresh["contact"]["id"] == contact and fresh["offer"] != revoked_offer
+        ana = await Peer.open(s.url, "/v1/agent")
+        assert (await ana.call("login", agent="a1", token="tok-a1"))["resumed"] is True
+
+        sent = await asyncio.gather(  # all three on the wire before any answer is read
+            ana.send("accept", offer=revoked_offer),
+            bruno.send("accept", offer=revoked_offer),
+            bruno.send("accept", offer=fresh["offer"]),
+        )
+        replies = [await ana.reply(sent[0]), await bruno.reply(sent[1]), await bruno.reply(sent[2])]
+        assert [r.get("code", r["type"]) for r in replies] == ["offer_gone", "forbidden", "ack"]
+        contact_now = await s.store.contact(contact)
+        assert contact_now["state"] == "connected" and contact_now["agent"] == "a2"
+
+
+async def _agent_state(s: Stack, agent_id: str) -> tuple[str, str]:
+    fields = await s.store.agent(agent_id)
+    return fields.get("state", ""), fields.get("reason", "")
+
+
+async def _until(probe, expected, timeout: float = 5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got = await probe()
+        if got == expected or asyncio.get_running_loop().time() > deadline:
+            assert got == expected
+            return got
+        await asyncio.sleep(0.05)
