@@ -34,16 +34,22 @@ AGENTS = "\n".join(
 )
 
 
-def gateway_config(
+def gateway_config(tenant: str, **settings: Any) -> Config:
+    """A small tenant (queues sales and support, agents a1-a3, a connector, a supervisor) with a gateway."""
+    return loads(gateway_yaml(tenant, **settings), source="gateway-test.yaml")
+
+
+def gateway_yaml(
     tenant: str,
     *,
     grace: float = 30,
     offer_timeout: float = 20,
     reject_delay: float = 0,
     chat_capacity: int = 3,
+    port: int = 0,
     extra: str = "",
-) -> Config:
-    text = f"""
+) -> str:
+    return f"""
 tenant: {tenant}
 routing: {{offer_timeout: {offer_timeout}, reject_delay: {reject_delay}, no_answer_delay: 0, max_missed_offers: 100}}
 channels:
@@ -58,7 +64,7 @@ agents:
 {AGENTS}
 gateway:
   host: 127.0.0.1
-  port: 0
+  port: {port}
   grace: {grace}
   heartbeat: 1
   max_message: 4096
@@ -68,9 +74,8 @@ gateway:
     boss: {{token_sha256: {sha("tok-boss")}}}
   connectors:
     wa: {{token_sha256: {sha("tok-wa")}, channels: [whatsapp], queue: support}}
-{textwrap.indent(textwrap.dedent(extra), "")}
+{textwrap.dedent(extra)}
 """
-    return loads(text, source="gateway-test.yaml")
 
 
 class Stack:
