@@ -326,7 +326,9 @@ class Gateway:
                         "offer_revoked",
                         offer=offer_id,
                         contact=cid,
-                        reason=(event.extra.get("reason") or reason) if t == EventType.CONTACT_OFFER_REVOKED else reason,
+                        reason=(event.extra.get("reason") or reason)
+                        if t == EventType.CONTACT_OFFER_REVOKED
+                        else reason,
                     )
         if t == EventType.CONTACT_ACCEPTED:
             self.accepted_at[cid] = event.at
