@@ -157,6 +157,7 @@ class Gateway:
             compression=None,  # 15 KiB instead of 47 KiB per connection; messages are small
             ping_interval=s.heartbeat,
             ping_timeout=s.heartbeat,
+            close_timeout=s.heartbeat,
             logger=log.getChild("ws"),
         ) as server:
             self.server = server

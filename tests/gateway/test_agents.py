@@ -142,3 +142,13 @@ async def _until(probe, expected, timeout: float = 5.0):
             assert got == expected
             return got
         await asyncio.sleep(0.05)
+
+
+async def test_a_silent_peer_is_found_dead_by_heartbeat(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant, chat_capacity=1), redis_url) as s:  # gateway.heartbeat: 1 s
+        [(_, contact)] = await _queued(s, "hello")
+        ana = await agent(s.url, "a1")
+        await ana.expect("offer")
+        ana.ws.transport.pause_reading()  # the desktop froze: no pong to the server's pings
+        await _until(lambda: _agent_state(s, "a1"), ("away", "disconnected"), timeout=6)
+        assert (await s.store.contact(contact))["state"] == "queued"  # its offer was revoked, in place
