@@ -129,6 +129,9 @@ class RandomAgents:
         self.handle = handle
         self.tasks: set[asyncio.Task] = set()
         self.stopping = False
+        # Hundreds of agents act at once; a client's connection pool is smaller (the cluster client
+        # raises MaxConnectionsError rather than wait), so at most this many calls are in flight.
+        self.in_flight = asyncio.Semaphore(24)
 
     async def login_all(self) -> None:
         for agent_id in self.store.config.agents:
@@ -155,11 +158,14 @@ class RandomAgents:
         await asyncio.sleep(self.rng.uniform(0, 0.2))
         try:
             if roll < 0.7:
-                await self.store.accept(c["id"], c["agent"], c["offer_id"], time.time())
+                async with self.in_flight:
+                    await self.store.accept(c["id"], c["agent"], c["offer_id"], time.time())
                 await asyncio.sleep(self.rng.uniform(0, self.handle))
-                await self.store.complete(c["id"], c["agent"], time.time(), disposition="resolved")
+                async with self.in_flight:
+                    await self.store.complete(c["id"], c["agent"], time.time(), disposition="resolved")
             elif roll < 0.85:
-                await self.store.reject(c["id"], c["agent"], c["offer_id"], time.time())
+                async with self.in_flight:
+                    await self.store.reject(c["id"], c["agent"], c["offer_id"], time.time())
             # else: let it expire
         except Exception as exc:  # a refusal (the offer expired first): the router requeued it
             if type(exc).__name__ != "StaleDecision":
@@ -167,7 +173,8 @@ class RandomAgents:
 
     async def _back(self, agent_id: str) -> None:
         await asyncio.sleep(0.5)
-        await self.store.set_agent_state(agent_id, AgentState.AVAILABLE, time.time())
+        async with self.in_flight:
+            await self.store.set_agent_state(agent_id, AgentState.AVAILABLE, time.time())
 
 
 def invariant_config_yaml(tenant: str, agents: int, seed: int = 1) -> str:
