@@ -74,7 +74,7 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         result = await gw.store.set_agent_state(agent_id, state, now, cmd.reason if state == AgentState.AWAY else "")
         await peer.ack(cmd.id, "state", state=str(result.agent.state), reason=result.agent.reason)
     elif isinstance(cmd, Accept | Reject):
-        contact_id = _own_offer(gw, agent_id, cmd.offer, cmd.id)
+        contact_id = await _own_offer(gw, agent_id, cmd.offer, cmd.id)
         if isinstance(cmd, Accept):
             result = await gw.store.accept(contact_id, agent_id, cmd.offer, now)
             await peer.ack(cmd.id, "accept", offer=cmd.offer, contact=await contact_detail(gw, result.contact.id))
@@ -105,9 +105,15 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         await peer.ack(cmd.id, "transfer", contact=cmd.contact, queue=to_queue, agent=cmd.agent or None)
 
 
-def _own_offer(gw: Gateway, agent_id: str, offer_id: str, request_id: Any) -> str:
+async def _own_offer(gw: Gateway, agent_id: str, offer_id: str, request_id: Any) -> str:
+    """The contact of one of the agent's open offers; refuses another agent's offer or a closed one."""
     info = gw.offers.get(offer_id)
     if info is None:
+        # Made before this process started following the stream: look among what the agent holds.
+        for cid in await gw.store.client.smembers(gw.store.keys.agent_contacts(agent_id)):
+            state, held_offer = await gw.store.client.hmget(gw.store.keys.contact(cid), ["state", "offer_id"])
+            if held_offer == offer_id and state == "offered":
+                return cid
         raise ProtocolError(ErrorCode.NOT_FOUND, "no such offer", id=request_id)
     if info.agent != agent_id:
         raise ProtocolError(ErrorCode.FORBIDDEN, "that offer was made to another agent", id=request_id)

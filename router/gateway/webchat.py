@@ -90,9 +90,18 @@ def _own(peer: Peer, cmd: Any) -> str:
     return peer.contact
 
 
+def _detach(gw: Gateway, peer: Peer) -> None:
+    peers = gw.customers.get(peer.contact)
+    if peers is not None:
+        peers.discard(peer)
+        if not peers:
+            del gw.customers[peer.contact]
+    peer.contact = ""
+
+
 def _attach(gw: Gateway, peer: Peer, contact_id: str) -> None:
     if peer.contact and peer.contact != contact_id:
-        gw.customers.get(peer.contact, set()).discard(peer)
+        _detach(gw, peer)
     peer.contact = contact_id
     gw.customers.setdefault(contact_id, set()).add(peer)
 
@@ -122,8 +131,12 @@ async def _start(gw: Gateway, peer: Peer, cmd: StartChat, now: float) -> None:
     attrs.update((k, v) for k, v in (("email", cmd.email), ("phone", cmd.phone), ("topic", cmd.topic)) if v)
     customer = await gw.identify_customer(contact_id, {"email": cmd.email, "phone": cmd.phone}, chat.channel)
     await gw.state.new_chat_session(contact_id, token)
-    _attach(gw, peer, contact_id)
-    await gw.router.enqueue(queue, chat.channel, customer=customer, contact_id=contact_id, attrs=attrs)
+    _attach(gw, peer, contact_id)  # before the enqueue: the agent may join at once
+    try:
+        await gw.router.enqueue(queue, chat.channel, customer=customer, contact_id=contact_id, attrs=attrs)
+    except BaseException:
+        _detach(gw, peer)
+        raise
     posted = await gw.state.post(contact_id, "customer", "", cmd.text, now)
     await peer.ack(cmd.id, "start", contact=contact_id, session=token, queue=queue, seq=posted.message["seq"])
 
