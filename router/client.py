@@ -89,3 +89,7 @@ class RouterClient:
     def offers(self, agents: Collection[str] | None = None, *, after: str = "$") -> AsyncIterator[Event]:
         """Offers made to ``agents`` (all agents when None), as ``contact.offered`` events."""
         return self.subscribe(after=after, types={EventType.CONTACT_OFFERED}, agents=agents)
+
+    async def no_answer(self, contact_id: str, agent_id: str) -> Result:
+        """The agent's phone did not answer a call it accepted: requeued in place, the agent set away (no_answer)."""
+        return await self.store.no_answer(contact_id, agent_id, self.clock())

@@ -45,6 +45,7 @@ SCRIPT_NAMES = (
     "transfer",
     "overflow",
     "agent_state",
+    "no_answer",
 )
 DEFAULT_STREAM_MAXLEN = 1_000_000
 
@@ -582,6 +583,16 @@ class RedisStore:
         async for key in self.client.scan_iter(match=self.keys.prefix + "*", count=1000):
             deleted += await self.client.delete(key)
         return deleted
+
+    async def no_answer(self, contact_id: str, agent_id: str, now: float) -> Result:
+        """The agent accepted but its phone did not answer: back in line in its place; the agent goes away."""
+        k = self.keys
+        queue, lane = await self.client.hmget(k.contact(contact_id), ["queue", "lane"])
+        if queue is None:
+            raise StaleDecision("no_answer", "not_connected")
+        keys = [k.contact(contact_id), k.queue(queue), k.agent(agent_id), k.agent_contacts(agent_id), k.events, lane]
+        args = [contact_id, agent_id, repr(now), self.maxlen, ",".join(contact_sources(ContactEvent.REQUEUE))]
+        return await self._must("no_answer", "no_answer", keys, args)
 
 
 def _script_text(name: str, package: str = "router") -> str:

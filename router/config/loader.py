@@ -49,6 +49,7 @@ OPAQUE_SECTIONS = ("gateway", "telephony", "ivr", "simulation", "customers")
 # is kept as a plain read-only mapping.
 SECTION_READERS: dict[str, str] = {
     "gateway": "router.gateway.config:read_section",
+    "telephony": "telephony.config:read_section",
 }
 ROUTING_KEYS = (
     "strategy",

@@ -1,0 +1,506 @@
+"""An IVR worker process: one SIP port, at most 4 legs, the flow, the queue, and the bridge to the agent.
+
+The worker answers callers (486 when it holds ``callers_per_worker`` callers, so Kamailio tries another
+worker), runs each caller's IVR flow (:mod:`ivr.actions` are what it carries out), and on
+:class:`~ivr.actions.Enqueue` puts the contact in the router with music on hold. It follows the router's
+event stream for the contacts it holds: on ``contact.accepted`` it dials the agent's ``sip_uri`` and bridges
+the two legs; a phone that does not answer within the queue's offer timeout sends the contact back to its
+place (:meth:`RouterClient.no_answer`). A caller who hangs up while queued abandons the contact; either side
+hanging up a bridged call completes it. Its free legs and the contacts of its callers are kept in Redis
+(``tel_beat``/``tel_hold`` scripts) for Kamailio's operators and for the pool, which ends the contacts of a
+worker that died.
+
+Run by :mod:`telephony.pool` as ``python -m telephony.worker --config routing.yaml --redis URL --index N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from ivr.actions import Callback, Enqueue, Hangup, Play, Record, StopPlay, Transfer, Wait
+from router.client import RouterClient
+from router.config.loader import load
+from router.config.model import Config
+from router.errors import StaleDecision
+from router.events import Event, EventType
+from router.store import RedisStore, connect
+from skills.model import SkillRequirement
+from telephony import endpoint as sip
+from telephony.config import RTP_PORTS_PER_WORKER, TelephonyConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FLOW = "ivr.flow:session_for_call"
+SCRIPTS = ("tel_beat", "tel_hold", "tel_cdr")
+HOLD_TTL = 86400
+CDR_TTL = 86400
+
+
+class FlowSession(Protocol):
+    """What the worker needs of an IVR flow (:class:`ivr.flow.FlowSession`): events in, actions out."""
+
+    def start(self, now: float) -> list: ...
+    def digit(self, digit: str, now: float) -> list: ...
+    def prompt_finished(self, now: float) -> list: ...
+    def timer(self, now: float) -> list: ...
+    def recording_finished(self, path: str, now: float) -> list: ...
+    def hangup(self, now: float) -> list: ...
+
+
+FlowFactory = Callable[[Config, str, str], FlowSession]  # (config, caller ID, number dialled) -> session
+
+
+def load_flow_factory(spec: str) -> FlowFactory:
+    """``module:function`` -> the function that starts a caller's flow."""
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise SystemExit(f"telephony worker: cannot load the IVR flow factory {spec!r}: {exc}") from exc
+
+
+def worker_id(host: str, port: int) -> str:
+    return f"{socket.gethostname()}:{host}:{port}"
+
+
+def worker_key(tenant_prefix: str, wid: str) -> str:
+    return f"{tenant_prefix}tel:worker:{wid}"
+
+
+def worker_contacts_key(tenant_prefix: str, wid: str) -> str:
+    return f"{tenant_prefix}tel:worker:{wid}:contacts"
+
+
+def call_key(tenant_prefix: str, contact_id: str) -> str:
+    return f"{tenant_prefix}tel:call:{contact_id}"
+
+
+@dataclass
+class Caller:
+    """One caller's call as the worker sees it."""
+
+    leg: int
+    caller_id: str
+    called: str
+    flow: FlowSession
+    contact_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    state: str = "ivr"  # ivr | queued | dialing | bridged | ended
+    queue: str = ""
+    agent_id: str = ""
+    agent_leg: int = 0
+    timer: asyncio.TimerHandle | None = None
+    prompt_token: int = 0
+    recording: Record | None = None
+    record_timer: asyncio.TimerHandle | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    agent_media: asyncio.Event = field(default_factory=asyncio.Event)
+    agent_gone: asyncio.Event = field(default_factory=asyncio.Event)
+    gone: asyncio.Event = field(default_factory=asyncio.Event)  # the caller's leg has ended
+    path: list[str] = field(default_factory=list)  # digits pressed in the IVR
+    stats: dict[str, str] = field(default_factory=dict)
+
+
+class Worker:
+    """The asyncio side of one worker: SIP events in, flow actions and router commands out."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: RedisStore,
+        index: int,
+        flow_factory: FlowFactory,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.tel: TelephonyConfig = config.telephony
+        self.store = store
+        self.router = RouterClient(store, clock=clock)
+        self.clock = clock
+        self.index = index
+        self.port = self.tel.worker_port + index
+        self.id = worker_id(self.tel.host, self.port)
+        self.flow_factory = flow_factory
+        self.callers: dict[int, Caller] = {}  # caller leg -> caller
+        self.by_agent_leg: dict[int, Caller] = {}
+        self.by_contact: dict[str, Caller] = {}
+        self.endpoint: sip.SipEndpoint | None = None
+        self._tasks: set[asyncio.Task] = set()
+        store.add_scripts("telephony", SCRIPTS)
+
+    # -- running ------------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        moh = self.tel.music_on_hold
+        if moh and not Path(moh).is_absolute():
+            moh = str(Path(self.config.source).resolve().parent / moh)
+        if moh and not Path(moh).is_file():
+            raise SystemExit(f"telephony worker: music_on_hold file {moh} not found")
+        self.endpoint = sip.SipEndpoint(
+            self.tel.host,
+            self.port,
+            rtp_port=self.tel.rtp_port + RTP_PORTS_PER_WORKER * self.index,
+            max_callers=self.tel.callers_per_worker,
+            on_event=self._on_sip,
+            loop=loop,
+            music_on_hold=moh,
+            log_level=int(os.environ.get("OMNIROUTE_PJSIP_LOG", "1")),  # 5: every SIP message
+        )
+        await self.endpoint.start()
+        follow = asyncio.create_task(self._follow_router(), name="follow")
+        beat = asyncio.create_task(self._beat(stop), name="beat")
+        log.info("telephony worker %s listening on %s:%d", self.id, self.tel.host, self.port)
+        if ready is not None:
+            ready.set()
+        try:
+            await stop.wait()
+        finally:
+            follow.cancel()
+            beat.cancel()
+            for caller in list(self.callers.values()):
+                await self._end_contact(caller, "worker_stopped")
+            await self.endpoint.stop()
+            await self.store.client.delete(worker_key(self.store.keys.prefix, self.id))
+
+    async def _beat(self, stop: asyncio.Event) -> None:
+        ttl = max(2, round(self.tel.heartbeat * 3))
+        while not stop.is_set():
+            free = await self.endpoint.run(self.endpoint.free_legs)
+            legs = await self.endpoint.run(self.endpoint.legs)
+            await self.endpoint.run(self.endpoint.sample_stats)
+            key = worker_key(self.store.keys.prefix, self.id)
+            await self.store.eval("tel_beat", [key], [self.id, free, legs, self.port, os.getpid(), self.clock(), ttl])
+            await asyncio.sleep(self.tel.heartbeat)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("telephony worker task failed", exc_info=task.exception())
+
+    # -- SIP events ---------------------------------------------------------------------------------
+
+    def _on_sip(self, event: sip.SipEvent) -> None:
+        if isinstance(event, sip.IncomingCall):
+            flow = self.flow_factory(self.config, _number(event.caller), event.called)
+            self.callers[event.leg] = Caller(event.leg, _number(event.caller), event.called, flow)
+            return
+        caller = self.callers.get(event.leg)
+        if caller is None:
+            caller = self.by_agent_leg.get(event.leg)
+            if caller is not None:
+                self._agent_event(caller, event)
+            return
+        if isinstance(event, sip.MediaReady):
+            self._spawn(self._feed(caller, lambda now: caller.flow.start(now)))
+        elif isinstance(event, sip.Digit):
+            if caller.state == "ivr":
+                caller.path.append(event.digit)
+                self._spawn(self._feed(caller, lambda now: caller.flow.digit(event.digit, now)))
+        elif isinstance(event, sip.PromptFinished):
+            if event.token == caller.prompt_token and caller.state == "ivr":
+                self._spawn(self._feed(caller, lambda now: caller.flow.prompt_finished(now)))
+        elif isinstance(event, sip.Ended):
+            self.callers.pop(event.leg, None)
+            self._keep_stats(caller, "caller", event.stats)
+            self._spawn(self._caller_left(caller, event))
+
+    def _agent_event(self, caller: Caller, event: sip.SipEvent) -> None:
+        if isinstance(event, sip.Answered):
+            caller.answered.set()
+        elif isinstance(event, sip.MediaReady):
+            caller.agent_media.set()
+        elif isinstance(event, sip.Ended):
+            self.by_agent_leg.pop(event.leg, None)
+            self._keep_stats(caller, "agent", event.stats)
+            caller.agent_gone.set()
+            if caller.state == "bridged":
+                self._spawn(self._agent_left(caller))
+
+    @staticmethod
+    def _keep_stats(caller: Caller, side: str, stats: sip.LegStats | None) -> None:
+        if stats is not None:
+            caller.stats[f"{side}_rx_packets"] = str(stats.rx_packets)
+            caller.stats[f"{side}_tx_packets"] = str(stats.tx_packets)
+
+    # -- the flow -----------------------------------------------------------------------------------
+
+    async def _feed(self, caller: Caller, step: Callable[[float], list]) -> None:
+        async with caller.lock:
+            if caller.state == "ended":
+                return
+            actions = step(self.clock())
+            for action in actions:
+                await self._act(caller, action)
+
+    async def _act(self, caller: Caller, action: Any) -> None:
+        ep = self.endpoint
+        if isinstance(action, Play):
+            caller.prompt_token = await ep.run(ep.play, caller.leg, action.path)
+        elif isinstance(action, StopPlay):
+            await ep.run(ep.stop_play, caller.leg)
+        elif isinstance(action, Wait):
+            self._arm(caller, action.until)
+        elif isinstance(action, Enqueue):
+            await self._enqueue(caller, action)
+        elif isinstance(action, Callback):
+            await self._callback(caller, action)
+        elif isinstance(action, Transfer):
+            caller.state = "ended"
+            await ep.run(ep.transfer, caller.leg, action.uri)
+        elif isinstance(action, Record):
+            caller.recording = action
+            await ep.run(ep.record, caller.leg, action.path)
+            loop = asyncio.get_running_loop()
+            caller.record_timer = loop.call_later(action.max_seconds, lambda: self._spawn(self._recorded(caller)))
+        elif isinstance(action, Hangup):
+            log.info("call %s: the IVR hangs up (%s)", caller.contact_id, action.reason)
+            await ep.run(ep.hangup, caller.leg)
+        else:
+            raise TypeError(f"unknown IVR action {action!r}")
+
+    def _arm(self, caller: Caller, until: float) -> None:
+        if caller.timer is not None:
+            caller.timer.cancel()
+        delay = max(0.0, until - self.clock())
+        loop = asyncio.get_running_loop()
+        caller.timer = loop.call_later(delay, lambda: self._spawn(self._feed(caller, caller.flow.timer)))
+
+    async def _recorded(self, caller: Caller) -> None:
+        if caller.recording is None:
+            return
+        path = caller.recording.path
+        caller.recording = None
+        if caller.record_timer is not None:
+            caller.record_timer.cancel()
+        await self.endpoint.run(self.endpoint.stop_recording, caller.leg)
+        await self._feed(caller, lambda now: caller.flow.recording_finished(path, now))
+
+    def _attrs(self, caller: Caller, extra: Any) -> dict[str, Any]:
+        return {
+            **dict(extra),
+            "caller_id": caller.caller_id,
+            "called": caller.called,
+            "worker": self.id,
+            "ivr_path": "".join(caller.path),
+        }
+
+    async def _enqueue(self, caller: Caller, action: Enqueue) -> None:
+        skills = tuple(SkillRequirement(skill=s, min_level=lvl) for s, lvl in action.skills.items())
+        if action.language:
+            skills += (SkillRequirement(skill=action.language, min_level=1),)
+        attrs = self._attrs(caller, action.attrs)
+        if caller.timer is not None:
+            caller.timer.cancel()
+        await self._hold(caller, True)
+        try:
+            await self.router.enqueue(
+                action.queue,
+                action.channel,
+                customer=caller.caller_id,
+                contact_id=caller.contact_id,
+                priority=action.priority,
+                skills=skills,
+                attrs=attrs,
+            )
+        except StaleDecision as exc:
+            await self._hold(caller, False)
+            log.error("call %s: enqueue to %s refused (%s)", caller.contact_id, action.queue, exc)
+            await self.endpoint.run(self.endpoint.hangup, caller.leg)
+            return
+        caller.state, caller.queue = "queued", action.queue
+        self.by_contact[caller.contact_id] = caller
+        await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
+        log.info("call %s queued in %s", caller.contact_id, action.queue)
+
+    async def _callback(self, caller: Caller, action: Callback) -> None:
+        attrs = {**self._attrs(caller, action.attrs), "callback": action.number}
+        await self.router.enqueue(action.queue, "voice", customer=caller.caller_id, attrs=attrs)
+        caller.state = "ended"
+        await self.endpoint.run(self.endpoint.hangup, caller.leg)
+
+    async def _hold(self, caller: Caller, on: bool) -> None:
+        key = worker_contacts_key(self.store.keys.prefix, self.id)
+        await self.store.eval("tel_hold", [key], ["add" if on else "drop", caller.contact_id, HOLD_TTL])
+
+    # -- the router ---------------------------------------------------------------------------------
+
+    async def _follow_router(self) -> None:
+        types = {EventType.CONTACT_ACCEPTED, EventType.CONTACT_OVERFLOWED, EventType.CONTACT_ABANDONED}
+        while True:
+            try:
+                async for event in self.router.subscribe(types=types):
+                    cid = (event.contact or {}).get("id", "")
+                    caller = self.by_contact.get(cid)
+                    if caller is not None:
+                        self._spawn(self._router_event(caller, event))
+            except (ConnectionError, OSError) as exc:  # Redis restarting: follow again
+                log.warning("telephony worker %s: event stream lost (%s); following again", self.id, exc)
+                await asyncio.sleep(0.5)
+
+    async def _router_event(self, caller: Caller, event: Event) -> None:
+        if event.type == EventType.CONTACT_ACCEPTED and caller.state == "queued":
+            await self._connect_agent(caller, (event.contact or {}).get("agent", ""))
+        elif event.type in (EventType.CONTACT_OVERFLOWED, EventType.CONTACT_ABANDONED) and caller.state == "queued":
+            caller.state = "ended"  # the contact ended without an agent (max wait): let the caller go
+            self.by_contact.pop(caller.contact_id, None)
+            await self._hold(caller, False)
+            await self.endpoint.run(self.endpoint.hangup, caller.leg)
+
+    async def _connect_agent(self, caller: Caller, agent_id: str) -> None:
+        agent = self.config.agents.get(agent_id)
+        queue = self.config.queues.get(caller.queue)
+        timeout = queue.offer_timeout if queue else self.config.routing.offer_timeout
+        channel = self.config.channels.get("voice")
+        if channel is not None and channel.offer_timeout:
+            timeout = channel.offer_timeout
+        caller.state, caller.agent_id = "dialing", agent_id
+        caller.answered.clear()
+        caller.agent_media.clear()
+        caller.agent_gone.clear()
+        answered = False
+        if agent is not None and agent.sip_uri:
+            try:
+                caller.agent_leg = await self.endpoint.run(self.endpoint.dial, agent.sip_uri)
+                self.by_agent_leg[caller.agent_leg] = caller
+                answered = await _first(caller.answered, caller.agent_gone, timeout) and not caller.agent_gone.is_set()
+                if answered:
+                    answered = await _first(caller.agent_media, caller.agent_gone, 5.0)
+            except RuntimeError as exc:  # pjsua2 refused to dial: no free leg, bad URI
+                log.warning("call %s: dialling agent %s failed: %s", caller.contact_id, agent_id, exc)
+        if caller.state != "dialing":  # the caller hung up meanwhile (_caller_left completed the contact)
+            return
+        if not answered:
+            if caller.agent_leg:
+                await self.endpoint.run(self.endpoint.hangup, caller.agent_leg)
+                self.by_agent_leg.pop(caller.agent_leg, None)
+                caller.agent_leg = 0
+            log.info("call %s: agent %s did not answer; back in line", caller.contact_id, agent_id)
+            caller.state = "queued"
+            await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
+            try:
+                await self.router.no_answer(caller.contact_id, agent_id)
+            except StaleDecision as exc:
+                log.warning("call %s: no_answer refused (%s)", caller.contact_id, exc)
+            return
+        try:
+            await self.endpoint.run(self.endpoint.bridge, caller.leg, caller.agent_leg)
+        except LookupError:  # one side hung up just now; its Ended event ends the call
+            return
+        caller.state = "bridged"
+        log.info("call %s bridged to agent %s", caller.contact_id, agent_id)
+
+    async def _caller_left(self, caller: Caller, event: sip.Ended) -> None:
+        caller.gone.set()
+        if caller.state == "ended":  # we hung up (the agent left, the router ended it): already being ended
+            return
+        if caller.timer is not None:
+            caller.timer.cancel()
+        if caller.recording is not None:
+            await self._recorded(caller)
+        state = caller.state
+        async with caller.lock:
+            if state == "ivr":
+                actions = caller.flow.hangup(self.clock())
+                for action in actions:
+                    if isinstance(action, Enqueue | Callback):
+                        await self._act(caller, action)
+        caller.state = "ended"
+        await self._end_contact(caller, "caller_hangup", state)
+
+    async def _agent_left(self, caller: Caller) -> None:
+        caller.state = "ended"
+        await self.endpoint.run(self.endpoint.hangup, caller.leg)
+        with contextlib.suppress(TimeoutError):  # its Ended event carries the caller leg's RTP counts
+            await asyncio.wait_for(caller.gone.wait(), 2.0)
+        await self._end_contact(caller, "agent_hangup", "bridged")
+
+    async def _end_contact(self, caller: Caller, reason: str, state: str | None = None) -> None:
+        """End the contact of a call that is over: abandoned while waiting, completed once connected."""
+        state = state or caller.state
+        caller.state = "ended"
+        self.callers.pop(caller.leg, None)
+        if caller.agent_leg:
+            await self.endpoint.run(self.endpoint.hangup, caller.agent_leg)
+        if caller.contact_id not in self.by_contact:
+            return
+        self.by_contact.pop(caller.contact_id, None)
+        try:
+            if state == "queued":
+                await self.router.abandon(caller.contact_id, reason)
+            elif state in ("dialing", "bridged"):
+                await self.router.complete(caller.contact_id, caller.agent_id, disposition=reason)
+        except StaleDecision as exc:
+            log.warning("call %s: ending it (%s) was refused: %s", caller.contact_id, reason, exc)
+        await self._hold(caller, False)
+        fields = {**caller.stats, "queue": caller.queue, "agent": caller.agent_id, "end": reason, "worker": self.id}
+        flat = [x for kv in fields.items() for x in kv]
+        await self.store.eval("tel_cdr", [call_key(self.store.keys.prefix, caller.contact_id)], [CDR_TTL, *flat])
+        log.info("call %s ended: %s", caller.contact_id, reason)
+
+
+async def _first(wanted: asyncio.Event, other: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``wanted`` or ``other`` is set or ``timeout`` passes; True when ``wanted`` is set."""
+    tasks = [asyncio.create_task(wanted.wait()), asyncio.create_task(other.wait())]
+    await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for t in tasks:
+        t.cancel()
+    return wanted.is_set()
+
+
+def _number(uri: str) -> str:
+    """The caller ID (user part) of a From URI."""
+    return sip._user(uri) or uri
+
+
+# -- process entry point ----------------------------------------------------------------------------
+
+
+async def main_async(config_path: str, redis_url: str, index: int, flow: str) -> None:
+    config = load(config_path)
+    factory = load_flow_factory(flow)
+    client = await connect(redis_url, tenant=config.tenant)
+    store = RedisStore(client, config)
+    worker = Worker(config, store, index, factory)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await worker.run(stop)
+    finally:
+        await client.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m telephony.worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--index", type=int, required=True, help="worker number: SIP port = worker_port + index")
+    parser.add_argument("--flow", default=DEFAULT_FLOW, help="module:function starting a caller's IVR flow")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s worker{args.index} %(levelname)s %(message)s")
+    asyncio.run(main_async(args.config, args.redis, args.index, args.flow))
+
+
+if __name__ == "__main__":
+    main()

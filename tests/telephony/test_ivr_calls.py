@@ -1,0 +1,76 @@
+"""Real SIP on loopback: sipp callers through Kamailio to the pjsua2 worker pool, the live router behind it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from router.events import EventType
+from router.lifecycle import AgentState
+from tests.telephony import sipp
+from tests.telephony.harness import VoiceStack
+
+
+async def test_a_call_navigates_the_menu_lands_in_its_queue_and_hanging_up_there_abandons(
+    tmp_path, redis_url, tenant, monkeypatch
+):
+    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack:
+        caller = sipp.start_sipp(
+            sipp.caller("12", hold_ms=2500, caller_id="+15550123"), tmp_path, "caller", target=stack.target,
+            media_port=stack.ports.media,
+        )  # fmt: skip
+        try:
+            arrived = await stack.wait_event(EventType.CONTACT_ARRIVED, 20)
+            contact = arrived.contact
+            assert contact["queue"] == "support"  # 1 (sub-menu), then 2 (support)
+            attrs = json.loads(contact["attrs"])
+            assert attrs["ivr_path"] == "12"
+            assert attrs["caller_id"] == "+15550123"
+            assert attrs["menu"] == "support"
+            assert attrs["worker"] in {stack.pool.worker_id(i) for i in range(2)}
+            assert await stack.store.queue_ids("support") == [contact["id"]]
+            assert await asyncio.to_thread(caller.wait, 20) == 0, caller.output()
+            abandoned = await stack.wait_event(EventType.CONTACT_ABANDONED, 10, contact["id"])
+        finally:
+            caller.stop()
+        assert abandoned.extra["reason"] == "caller_hangup"
+        assert float(abandoned.extra["waited"]) >= 2.0
+        assert await stack.store.queue_ids("support") == []
+        cdr = await stack.cdr(contact["id"])
+        assert cdr["end"] == "caller_hangup"
+        assert int(cdr["caller_tx_packets"]) > 100  # ~5 s of prompts and music on hold at 50 packets/s
+        assert int(cdr["caller_rx_packets"]) > 0  # its RFC 2833 digits
+
+
+async def test_an_accepted_call_rings_the_agent_phone_and_bridges_audio_both_ways(
+    tmp_path, redis_url, tenant, monkeypatch
+):
+    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack:
+        phone = sipp.start_sipp(
+            sipp.agent_phone(answer_after_ms=300, talk_ms=3000), tmp_path, "phone", target=None,
+            port=stack.ports.phones, media_port=stack.ports.media + 10, extra=("-rtp_echo",),
+        )  # fmt: skip
+        caller = sipp.start_sipp(
+            sipp.caller("13", audio=True, hangs_up=False), tmp_path, "caller", target=stack.target,
+            media_port=stack.ports.media,
+        )  # fmt: skip
+        try:
+            await stack.router_client.set_agent_state("a1", AgentState.AVAILABLE)
+            offer = await stack.wait_event(EventType.CONTACT_OFFERED, 20)
+            cid = offer.contact["id"]
+            assert offer.contact["queue"] == "sales" and offer.contact["agent"] == "a1"
+            await stack.router_client.accept(cid, "a1", offer.contact["offer_id"])
+            assert await asyncio.to_thread(phone.wait, 20) == 0, phone.output()  # rang, answered, hung up
+            assert await asyncio.to_thread(caller.wait, 10) == 0, caller.output()  # got the BYE
+            completed = await stack.wait_event(EventType.CONTACT_COMPLETED, 10, cid)
+        finally:
+            phone.stop()
+            caller.stop()
+        assert completed.agent["id"] == "a1"
+        cdr = await stack.wait_for(lambda: stack.cdr(cid), 5, "the call record")
+        assert cdr["end"] == "agent_hangup"
+        # RTP both ways on both legs: 3 s bridged at 50 packets/s; the caller sent 20 DTMF packets, then its voice
+        assert int(cdr["caller_rx_packets"]) > 40, cdr
+        assert int(cdr["caller_tx_packets"]) > 100, cdr
+        assert int(cdr["agent_rx_packets"]) > 100, cdr
+        assert int(cdr["agent_tx_packets"]) > 100, cdr
