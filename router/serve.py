@@ -49,6 +49,8 @@ async def serve(
         print(f"  web chat       {base}/chat", flush=True)
         print(f"  wallboard      {base}/wallboard", flush=True)
         print(f"  metrics        {base}/metrics", flush=True)
+    if config.telephony.enabled:  # Kamailio and the IVR worker pool (telephony/pool.py)
+        tasks.append(asyncio.create_task(_telephony(config, redis_url, stop), name="telephony"))
     if ready is not None:
         ready.set()
     try:
@@ -58,3 +60,9 @@ async def serve(
     finally:
         await client.aclose()
         log.info("router stopped: %s", router.stats)
+
+
+async def _telephony(config: Config, redis_url: str, stop: asyncio.Event) -> None:
+    from telephony.pool import run_telephony  # imported only when telephony is enabled
+
+    await run_telephony(config, redis_url, stop)

@@ -43,7 +43,7 @@ RTP_PORTS_PER_WORKER = 100
 class FloodLimit:
     """Kamailio's pike module: more than ``requests`` from one address within ``per`` seconds is refused."""
 
-    requests: int = 30
+    requests: int = 200
     per: int = 2
 
 
@@ -106,7 +106,8 @@ def read_section(r: Reader, node: Node | None, path: str, config: Config) -> Tel
     for port in range(worker_port, worker_port + workers):
         for uri in uris:
             if uri.endswith(f":{port}") or f":{port};" in uri:
-                r.problem(f.get("worker_port"), f.at("worker_port"), f"worker port {port} is an agent's phone ({uri})")
+                where = f.get("worker_port") or f.get("workers") or f.node
+                r.problem(where, f.at("worker_port"), f"worker port {port} is an agent's phone ({uri})")
     return TelephonyConfig(
         enabled=f.boolean("enabled", base.enabled),
         host=f.matching("host", HOST, "an IPv4 address", base.host),

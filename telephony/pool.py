@@ -22,7 +22,7 @@ from router.client import RouterClient
 from router.config.model import Config
 from router.errors import StaleDecision
 from router.store import RedisStore, connect
-from telephony import worker as w
+from telephony import state as w
 from telephony.kamailio import Kamailio
 
 log = logging.getLogger(__name__)

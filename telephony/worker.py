@@ -22,7 +22,6 @@ import importlib
 import logging
 import os
 import signal
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -40,13 +39,18 @@ from router.store import RedisStore, connect
 from skills.model import SkillRequirement
 from telephony import endpoint as sip
 from telephony.config import RTP_PORTS_PER_WORKER, TelephonyConfig
+from telephony.state import (
+    CDR_TTL,
+    DEFAULT_FLOW,
+    HOLD_TTL,
+    SCRIPTS,
+    call_key,
+    worker_contacts_key,
+    worker_id,
+    worker_key,
+)
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FLOW = "ivr.flow:session_for_call"
-SCRIPTS = ("tel_beat", "tel_hold", "tel_cdr")
-HOLD_TTL = 86400
-CDR_TTL = 86400
 
 
 class FlowSession(Protocol):
@@ -70,22 +74,6 @@ def load_flow_factory(spec: str) -> FlowFactory:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:
         raise SystemExit(f"telephony worker: cannot load the IVR flow factory {spec!r}: {exc}") from exc
-
-
-def worker_id(host: str, port: int) -> str:
-    return f"{socket.gethostname()}:{host}:{port}"
-
-
-def worker_key(tenant_prefix: str, wid: str) -> str:
-    return f"{tenant_prefix}tel:worker:{wid}"
-
-
-def worker_contacts_key(tenant_prefix: str, wid: str) -> str:
-    return f"{tenant_prefix}tel:worker:{wid}:contacts"
-
-
-def call_key(tenant_prefix: str, contact_id: str) -> str:
-    return f"{tenant_prefix}tel:call:{contact_id}"
 
 
 @dataclass

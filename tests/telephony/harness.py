@@ -20,7 +20,7 @@ from router.events import Event, EventType
 from router.store import RedisStore, connect
 from telephony.kamailio import Kamailio
 from telephony.pool import WorkerPool
-from telephony.worker import call_key, worker_key
+from telephony.state import call_key, worker_key
 
 FLOW = "tests.telephony.flows:menu"
 

@@ -1,0 +1,34 @@
+"""What the telephony layer keeps in Redis (written by the ``tel_*`` scripts in ``telephony/lua``).
+
+- ``or:{t}:tel:worker:<id>``: a worker's free legs, legs in use, SIP port and pid, with a TTL (``tel_beat``).
+- ``or:{t}:tel:worker:<id>:contacts``: the contacts its callers belong to (``tel_hold``), so the pool can end
+  them when the worker dies.
+- ``or:{t}:tel:call:<contact>``: a call's record: RTP packet counts per leg, how it ended (``tel_cdr``).
+
+No pjsua2 here: the pool (in ``omniroute serve``) reads this without loading the SIP stack.
+"""
+
+from __future__ import annotations
+
+import socket
+
+SCRIPTS = ("tel_beat", "tel_hold", "tel_cdr")
+HOLD_TTL = 86400  # bounds a worker's contacts set nobody cleans
+CDR_TTL = 86400
+DEFAULT_FLOW = "ivr.flow:session_for_call"  # module:function(config, caller_id, called) -> FlowSession
+
+
+def worker_id(host: str, port: int) -> str:
+    return f"{socket.gethostname()}:{host}:{port}"
+
+
+def worker_key(prefix: str, wid: str) -> str:
+    return f"{prefix}tel:worker:{wid}"
+
+
+def worker_contacts_key(prefix: str, wid: str) -> str:
+    return f"{prefix}tel:worker:{wid}:contacts"
+
+
+def call_key(prefix: str, contact_id: str) -> str:
+    return f"{prefix}tel:call:{contact_id}"
