@@ -29,6 +29,12 @@ fi
 
 [ -f "$CONFIG" ] || { say "error: config file $CONFIG not found"; exit 1; }
 
+# Telephony (routing.yaml telephony.enabled): omniroute serve starts Kamailio and the IVR worker pool.
+if "$ROOT/.venv/bin/python" -c 'import sys; from router.config.loader import load
+sys.exit(0 if load(sys.argv[1]).telephony.enabled else 1)' "$CONFIG" 2>/dev/null; then
+    scripts/bootstrap.sh --no-venv kamailio
+fi
+
 started_redis=0
 child=""
 
