@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -171,9 +172,13 @@ class WorkerPool:
 async def run_telephony(
     config: Config, redis_url: str, stop: asyncio.Event, ready: asyncio.Event | None = None, *, flow: str | None = None
 ) -> None:
-    """Kamailio and the worker pool until ``stop`` (what ``omniroute serve`` runs when telephony is enabled)."""
+    """Kamailio and the worker pool until ``stop`` (what ``omniroute serve`` runs when telephony is enabled).
+
+    ``flow`` (module:function starting a caller's IVR flow) defaults to $OMNIROUTE_IVR_FLOW, else the IVR's own.
+    """
     tel = config.telephony
-    pool = WorkerPool(config, str(Path(config.source).resolve()), redis_url, flow=flow or w.DEFAULT_FLOW)
+    flow = flow or os.environ.get("OMNIROUTE_IVR_FLOW") or w.DEFAULT_FLOW
+    pool = WorkerPool(config, str(Path(config.source).resolve()), redis_url, flow=flow)
     kamailio = Kamailio(tel)
     pool_ready = asyncio.Event()
     task = asyncio.create_task(pool.run(stop, pool_ready))
