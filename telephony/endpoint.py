@@ -448,6 +448,13 @@ class SipEndpoint:
                 return call.last_stats
         return LegStats(0, 0)
 
+    def levels(self, leg: int) -> tuple[int, int]:
+        """The leg's last signal levels (percent): what its far end sends us, and what we send it."""
+        call = self._call(leg)
+        if call.media is None:
+            return 0, 0
+        return int(call.media.getRxLevel()), int(call.media.getTxLevel())
+
     def sample_stats(self) -> None:
         """Refresh every live leg's RTP counts (kept for its :class:`Ended` event)."""
         for leg, call in list(self._calls.items()):

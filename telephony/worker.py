@@ -396,6 +396,22 @@ class Worker:
             return
         caller.state = "bridged"
         log.info("call %s bridged to agent %s", caller.contact_id, agent_id)
+        self._spawn(self._listen(caller))
+
+    async def _listen(self, caller: Caller, every: float = 0.1) -> None:
+        """While bridged, keep the loudest audio each side heard from the other (the call record shows
+        whether audio crossed the bridge both ways, not only that packets flowed)."""
+        heard = {"agent_heard_level": 0, "caller_heard_level": 0}
+        while caller.state == "bridged":
+            try:
+                _, to_agent = await self.endpoint.run(self.endpoint.levels, caller.agent_leg)
+                _, to_caller = await self.endpoint.run(self.endpoint.levels, caller.leg)
+            except LookupError:
+                break
+            heard["agent_heard_level"] = max(heard["agent_heard_level"], to_agent)
+            heard["caller_heard_level"] = max(heard["caller_heard_level"], to_caller)
+            caller.stats.update({k: str(v) for k, v in heard.items()})
+            await asyncio.sleep(every)
 
     async def _caller_left(self, caller: Caller, event: sip.Ended) -> None:
         caller.gone.set()

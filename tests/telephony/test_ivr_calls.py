@@ -74,3 +74,7 @@ async def test_an_accepted_call_rings_the_agent_phone_and_bridges_audio_both_way
         assert int(cdr["caller_tx_packets"]) > 100, cdr
         assert int(cdr["agent_rx_packets"]) > 100, cdr
         assert int(cdr["agent_tx_packets"]) > 100, cdr
+        # and audio crossed the bridge both ways: the agent heard the caller's voice, and the caller heard it
+        # echoed back by the agent's phone (sipp -rtp_echo). Without the caller's voice both levels stay 0.
+        assert int(cdr["agent_heard_level"]) > 5, cdr
+        assert int(cdr["caller_heard_level"]) > 5, cdr
