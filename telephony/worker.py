@@ -201,7 +201,9 @@ class Worker:
         if isinstance(event, sip.MediaReady):
             self._spawn(self._feed(caller, lambda now: caller.flow.start(now)))
         elif isinstance(event, sip.Digit):
-            if caller.state == "ivr":
+            if caller.recording is not None:  # a digit ends a recording
+                self._spawn(self._recorded(caller))
+            elif caller.state == "ivr":
                 caller.path.append(event.digit)
                 self._spawn(self._feed(caller, lambda now: caller.flow.digit(event.digit, now)))
         elif isinstance(event, sip.PromptFinished):
@@ -274,14 +276,21 @@ class Worker:
         caller.timer = loop.call_later(delay, lambda: self._spawn(self._feed(caller, caller.flow.timer)))
 
     async def _recorded(self, caller: Caller) -> None:
-        if caller.recording is None:
+        """The recording ended (time up, a digit, a hangup): the WAV is closed, the voicemail contact goes to
+        the action's queue (channel voice, attribute ``voicemail`` = the WAV's path), and the flow is told."""
+        record = caller.recording
+        if record is None:
             return
-        path = caller.recording.path
         caller.recording = None
         if caller.record_timer is not None:
             caller.record_timer.cancel()
         await self.endpoint.run(self.endpoint.stop_recording, caller.leg)
-        await self._feed(caller, lambda now: caller.flow.recording_finished(path, now))
+        attrs = {**self._attrs(caller, record.attrs), "voicemail": record.path}
+        try:
+            await self.router.enqueue(record.queue, "voice", customer=caller.caller_id, attrs=attrs)
+        except StaleDecision as exc:
+            log.error("call %s: voicemail contact refused by %s (%s)", caller.contact_id, record.queue, exc)
+        await self._feed(caller, lambda now: caller.flow.recording_finished(record.path, now))
 
     def _attrs(self, caller: Caller, extra: Any) -> dict[str, Any]:
         return {
@@ -426,7 +435,7 @@ class Worker:
             if state == "ivr":
                 actions = caller.flow.hangup(self.clock())
                 for action in actions:
-                    if isinstance(action, Enqueue | Callback):
+                    if isinstance(action, Callback):  # the only thing left to do for a caller who is gone
                         await self._act(caller, action)
         caller.state = "ended"
         await self._end_contact(caller, "caller_hangup", state)

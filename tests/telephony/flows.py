@@ -1,9 +1,10 @@
 """A tiny scripted IVR flow for the telephony tests (until ivr.flow lands): a two-level menu.
 
-Main menu: 1 -> the sub-menu (3 sales, 2 support), 2 -> general; anything else replays the menu; no input
-for 10 s hangs up. It returns :mod:`ivr.actions` like the real interpreter, so the worker is tested on the
-contract, not on this script. (No menu repeats a digit: sipp replays one pcap per digit with the same RTP
-timestamps, and a receiver rightly takes a repeat for the same RFC 2833 event.)
+Main menu: 1 -> the sub-menu (3 sales, 2 support), 2 -> general, 9 -> voicemail (3 s recorded, then a
+contact in general); anything else replays the menu; no input for 10 s hangs up. It returns
+:mod:`ivr.actions` like the real interpreter, so the worker is tested on the contract, not on this script.
+(No menu repeats a digit: sipp replays one pcap per digit with the same RTP timestamps, and a receiver
+rightly takes a repeat for the same RFC 2833 event.)
 Prompts are WAV files in $OMNIROUTE_TEST_PROMPTS (main.wav, sub.wav).
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ivr.actions import Enqueue, Hangup, Play, StopPlay, Wait
+from ivr.actions import Enqueue, Hangup, Play, Record, StopPlay, Wait
 
 
 class MenuFlow:
@@ -30,6 +31,10 @@ class MenuFlow:
         if self.level == "main" and digit == "1":
             self.level = "sub"
             return [StopPlay(), *self._menu(now)]
+        if self.level == "main" and digit == "9":
+            self.level = "voicemail"
+            path = str(self.prompts.parent / "voicemail.wav")
+            return [StopPlay(), Record(path, max_seconds=3, queue="general", attrs={"menu": "voicemail"})]
         if self.level == "main" and digit == "2":
             return [StopPlay(), Enqueue("general", attrs={"menu": "general"})]
         if self.level == "sub" and digit in "23":
@@ -44,7 +49,7 @@ class MenuFlow:
         return [Hangup("no_input")]
 
     def recording_finished(self, path: str, now: float) -> list:
-        return []
+        return [Hangup("completed")]
 
     def hangup(self, now: float) -> list:
         return []

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import wave
+
+import numpy as np
 
 from router.events import EventType
 from router.lifecycle import AgentState
@@ -78,3 +81,26 @@ async def test_an_accepted_call_rings_the_agent_phone_and_bridges_audio_both_way
         # echoed back by the agent's phone (sipp -rtp_echo). Without the caller's voice both levels stay 0.
         assert int(cdr["agent_heard_level"]) > 5, cdr
         assert int(cdr["caller_heard_level"]) > 5, cdr
+
+
+async def test_voicemail_records_the_caller_to_a_wav_and_leaves_a_contact_for_agents(
+    tmp_path, redis_url, tenant, monkeypatch
+):
+    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack:
+        caller = sipp.start_sipp(
+            sipp.caller("9", audio=True, hangs_up=False), tmp_path, "caller", target=stack.target,
+            media_port=stack.ports.media,
+        )  # fmt: skip
+        try:
+            arrived = await stack.wait_event(EventType.CONTACT_ARRIVED, 20)
+            assert await asyncio.to_thread(caller.wait, 10) == 0, caller.output()  # the IVR hung up after it
+        finally:
+            caller.stop()
+        attrs = json.loads(arrived.contact["attrs"])
+        assert arrived.contact["queue"] == "general" and attrs["menu"] == "voicemail"
+        assert attrs["caller_id"] == "+15550100"
+        with wave.open(attrs["voicemail"]) as wav:
+            assert (wav.getframerate(), wav.getnchannels()) == (8000, 1)
+            assert 2.5 <= wav.getnframes() / 8000 <= 3.5  # max_seconds: 3
+            samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        assert np.sqrt(np.mean(samples.astype(float) ** 2)) > 200  # the caller's voice, not silence
