@@ -24,7 +24,7 @@ from router.config.model import Config
 from router.errors import StaleDecision
 from router.store import RedisStore, connect
 from telephony import state as w
-from telephony.kamailio import Kamailio
+from telephony.kamailio import Kamailio, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,11 @@ class WorkerPool:
             out = (self.log_dir / f"worker{index}.log").open("ab")
         try:
             process = await asyncio.create_subprocess_exec(
-                *cmd, stdout=out, stderr=asyncio.subprocess.STDOUT if out else None, stdin=asyncio.subprocess.DEVNULL
+                *cmd,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT if out else None,
+                stdin=asyncio.subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
             )
         finally:
             if out is not None:

@@ -342,7 +342,14 @@ class Worker:
     # -- the router ---------------------------------------------------------------------------------
 
     async def _follow_router(self) -> None:
-        types = {EventType.CONTACT_ACCEPTED, EventType.CONTACT_OVERFLOWED, EventType.CONTACT_ABANDONED}
+        types = {
+            EventType.CONTACT_ACCEPTED,
+            EventType.CONTACT_OVERFLOWED,
+            EventType.CONTACT_ABANDONED,
+            EventType.CONTACT_TRANSFERRED,
+            EventType.CONTACT_REQUEUED,
+            EventType.CONTACT_COMPLETED,
+        }
         while True:
             try:
                 async for event in self.router.subscribe(types=types):
@@ -355,13 +362,29 @@ class Worker:
                 await asyncio.sleep(0.5)
 
     async def _router_event(self, caller: Caller, event: Event) -> None:
+        contact = event.contact or {}
+        with_agent = caller.state in ("dialing", "bridged")
         if event.type == EventType.CONTACT_ACCEPTED and caller.state == "queued":
-            await self._connect_agent(caller, (event.contact or {}).get("agent", ""))
+            await self._connect_agent(caller, contact.get("agent", ""))
         elif event.type in (EventType.CONTACT_OVERFLOWED, EventType.CONTACT_ABANDONED) and caller.state == "queued":
-            caller.state = "ended"  # the contact ended without an agent (max wait): let the caller go
-            self.by_contact.pop(caller.contact_id, None)
-            await self._hold(caller, False)
-            await self.endpoint.run(self.endpoint.hangup, caller.leg)
+            # the contact ended without an agent (max wait): let the caller go
+            await self._end_contact(caller, str(event.type), tell_router=False, hang_up=True)
+        elif event.type in (EventType.CONTACT_TRANSFERRED, EventType.CONTACT_REQUEUED) and with_agent:
+            await self._back_in_line(caller, contact.get("queue", caller.queue))
+        elif event.type == EventType.CONTACT_COMPLETED and with_agent:
+            await self._end_contact(caller, "agent_completed", tell_router=False, hang_up=True)
+
+    async def _back_in_line(self, caller: Caller, queue: str) -> None:
+        """The contact waits again without its agent (transferred to a queue, or the agent went offline):
+        the agent's phone is hung up and the caller hears music on hold until the next agent accepts."""
+        log.info("call %s: back in line in %s", caller.contact_id, queue)
+        caller.state, caller.queue, caller.agent_id = "queued", queue, ""
+        leg, caller.agent_leg = caller.agent_leg, 0
+        caller.agent_gone.set()  # wakes a dial in progress
+        if leg:
+            self.by_agent_leg.pop(leg, None)
+            await self.endpoint.run(self.endpoint.hangup, leg)
+        await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
 
     async def _connect_agent(self, caller: Caller, agent_id: str) -> None:
         agent = self.config.agents.get(agent_id)
@@ -441,26 +464,35 @@ class Worker:
         await self._end_contact(caller, "caller_hangup", state)
 
     async def _agent_left(self, caller: Caller) -> None:
-        caller.state = "ended"
-        await self.endpoint.run(self.endpoint.hangup, caller.leg)
-        with contextlib.suppress(TimeoutError):  # its Ended event carries the caller leg's RTP counts
-            await asyncio.wait_for(caller.gone.wait(), 2.0)
-        await self._end_contact(caller, "agent_hangup", "bridged")
+        await self._end_contact(caller, "agent_hangup", "bridged", hang_up=True)
 
-    async def _end_contact(self, caller: Caller, reason: str, state: str | None = None) -> None:
-        """End the contact of a call that is over: abandoned while waiting, completed once connected."""
+    async def _end_contact(
+        self,
+        caller: Caller,
+        reason: str,
+        state: str | None = None,
+        *,
+        tell_router: bool = True,
+        hang_up: bool = False,
+    ) -> None:
+        """End the contact of a call that is over: abandoned while waiting, completed once connected
+        (``tell_router=False``: the router ended it already). ``hang_up``: the caller is still on the line."""
         state = state or caller.state
         caller.state = "ended"
-        self.callers.pop(caller.leg, None)
         if caller.agent_leg:
             await self.endpoint.run(self.endpoint.hangup, caller.agent_leg)
+        if hang_up:
+            await self.endpoint.run(self.endpoint.hangup, caller.leg)
+            with contextlib.suppress(TimeoutError):  # its Ended event carries the caller leg's RTP counts
+                await asyncio.wait_for(caller.gone.wait(), 2.0)
+        self.callers.pop(caller.leg, None)
         if caller.contact_id not in self.by_contact:
             return
         self.by_contact.pop(caller.contact_id, None)
         try:
-            if state == "queued":
+            if tell_router and state == "queued":
                 await self.router.abandon(caller.contact_id, reason)
-            elif state in ("dialing", "bridged"):
+            elif tell_router and state in ("dialing", "bridged"):
                 await self.router.complete(caller.contact_id, caller.agent_id, disposition=reason)
         except StaleDecision as exc:
             log.warning("call %s: ending it (%s) was refused: %s", caller.contact_id, reason, exc)

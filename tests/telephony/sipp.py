@@ -104,9 +104,9 @@ def caller(
     return _HEAD + '<scenario name="caller">\n' + "".join(steps) + "</scenario>\n"
 
 
-def agent_phone(*, answer_after_ms: int | None = 300, talk_ms: int = 3000) -> str:
+def agent_phone(*, answer_after_ms: int | None = 300, talk_ms: int | None = 3000) -> str:
     """An agent's phone (UAS): rings, answers after ``answer_after_ms`` (None: never; the call is
-    cancelled), echoes RTP (run with -rtp_echo), and hangs up after ``talk_ms``."""
+    cancelled), echoes RTP (run with -rtp_echo), and hangs up after ``talk_ms`` (None: waits for the BYE)."""
     keep_from = (
         '<action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="remote_from"/></action>'
         if answer_after_ms is not None
@@ -175,7 +175,7 @@ a=rtpmap:8 PCMA/8000
 a=sendrecv
 ]]></send>
   <recv request="ACK" rtd="true" crlf="true"/>
-  <pause milliseconds="{talk_ms}"/>
+  <pause milliseconds="{talk_ms or 0}"/>
   <send retrans="500"><![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -189,6 +189,9 @@ Content-Length: 0
 ]]></send>
   <recv response="200" crlf="true"/>
 """
+    if answer_after_ms is not None and talk_ms is None:
+        body = body[: body.index('  <pause milliseconds="0"/>')] + _RECV_BYE
+        ring = ring.replace(keep_from, "")
     return _HEAD + '<scenario name="agent_phone">\n' + ring + body + "</scenario>\n"
 
 

@@ -104,3 +104,43 @@ async def test_voicemail_records_the_caller_to_a_wav_and_leaves_a_contact_for_ag
             assert 2.5 <= wav.getnframes() / 8000 <= 3.5  # max_seconds: 3
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         assert np.sqrt(np.mean(samples.astype(float) ** 2)) > 200  # the caller's voice, not silence
+
+
+async def test_an_agent_transfers_a_bridged_call_to_another_queue_and_its_next_agent_gets_it(
+    tmp_path, redis_url, tenant, monkeypatch
+):
+    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack:
+        first_phone = sipp.start_sipp(
+            sipp.agent_phone(answer_after_ms=200, talk_ms=None), tmp_path, "a1phone", target=None,
+            port=stack.ports.phones, media_port=stack.ports.media + 10, extra=("-rtp_echo",),
+        )  # fmt: skip
+        second_phone = sipp.start_sipp(
+            sipp.agent_phone(answer_after_ms=200, talk_ms=1500), tmp_path, "a2phone", target=None,
+            port=stack.ports.phones + 2, media_port=stack.ports.media + 20, extra=("-rtp_echo",),
+        )  # fmt: skip
+        caller = sipp.start_sipp(
+            sipp.caller("13", hangs_up=False), tmp_path, "caller", target=stack.target, media_port=stack.ports.media
+        )
+        try:
+            await stack.router_client.set_agent_state("a1", AgentState.AVAILABLE)
+            offer = await stack.wait_event(EventType.CONTACT_OFFERED, 20)
+            cid = offer.contact["id"]
+            await stack.router_client.accept(cid, "a1", offer.contact["offer_id"])
+            await stack.wait_for(lambda: f"call {cid} bridged to agent a1" in stack.worker_logs(), 10, "the bridge")
+            await stack.router_client.transfer(cid, "a1", "support")
+            assert await asyncio.to_thread(first_phone.wait, 10) == 0, first_phone.output()  # a1's phone hung up
+            assert await stack.store.queue_ids("support") == [cid]  # the caller waits again, with music
+            await stack.router_client.set_agent_state("a2", AgentState.AVAILABLE)
+            second = await stack.wait_for(
+                lambda: [e for e in stack.of_type(EventType.CONTACT_OFFERED, cid) if e.contact["agent"] == "a2"],
+                10,
+                "the offer to a2",
+            )
+            await stack.router_client.accept(cid, "a2", second[0].contact["offer_id"])
+            assert await asyncio.to_thread(second_phone.wait, 15) == 0, second_phone.output()
+            assert await asyncio.to_thread(caller.wait, 10) == 0, caller.output()
+            completed = await stack.wait_event(EventType.CONTACT_COMPLETED, 10, cid)
+        finally:
+            for s in (first_phone, second_phone, caller):
+                s.stop()
+        assert completed.agent["id"] == "a2"
