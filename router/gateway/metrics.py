@@ -69,8 +69,9 @@ class Metrics:
             "omniroute_chat_messages", "Chat messages delivered by this process", ["sender"], registry=r
         )
         self.errors = Counter("omniroute_protocol_errors", "Error replies sent by this process", ["code"], registry=r)
-        self.surveys = Counter("omniroute_survey_answers", "Customer satisfaction answers by score", ["score"],
-                               registry=r)
+        self.surveys = Counter(
+            "omniroute_survey_answers", "Customer satisfaction answers by score", ["score"], registry=r
+        )
         for outcome in _OFFER_OUTCOMES.values():
             self.offers.labels(outcome)
 
@@ -92,6 +93,7 @@ class Metrics:
             self.abandoned.labels(*labels).inc()
 
     def update(self, queues: list[QueueStats], agents_by_state: dict[str, int]) -> None:
+        """Set the gauges read from Redis."""
         for q in queues:
             self.queue_waiting.labels(q.queue).set(q.waiting)
             self.queue_oldest.labels(q.queue).set(q.oldest_wait or 0.0)
@@ -102,4 +104,5 @@ class Metrics:
             self.agents.labels(state).set(n)
 
     def exposition(self) -> bytes:
+        """The Prometheus text format (0.0.4) of every series."""
         return generate_latest(self.registry)
