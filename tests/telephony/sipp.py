@@ -88,12 +88,12 @@ Content-Length: 0
 def caller(
     digits: str = "", *, hold_ms: int = 0, audio: bool = False, hangs_up: bool = True, caller_id: str = "+15550100"
 ) -> str:
-    """A caller: INVITE (PCMA + telephone-event), each digit as RFC 2833 (1.5 s apart), optionally the
+    """A caller: INVITE (PCMA + telephone-event), each digit as RFC 2833 (0.8 s apart), optionally the
     g711a sample as its voice, then it hangs up after ``hold_ms`` or waits for the far end's BYE."""
-    steps = [_INVITE.format(caller=caller_id), '  <pause milliseconds="800"/>\n']
+    steps = [_INVITE.format(caller=caller_id), '  <pause milliseconds="500"/>\n']
     for d in digits:
         steps.append(f'  <nop><action><exec play_pcap_audio="{DTMF_PCAP.format(digit=d)}"/></action></nop>\n')
-        steps.append('  <pause milliseconds="1500"/>\n')
+        steps.append('  <pause milliseconds="800"/>\n')
     if audio:
         steps.append(f'  <nop><action><exec play_pcap_audio="{AUDIO_PCAP}"/></action></nop>\n')
     if hangs_up:
