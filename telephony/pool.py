@@ -117,7 +117,9 @@ class WorkerPool:
     async def _supervise(self, index: int, stop: asyncio.Event) -> None:
         process = self.processes[index]
         while True:
+            watch = asyncio.create_task(self._watch_heartbeat(index, process))
             code = await process.wait()
+            watch.cancel()
             if self._stopping or stop.is_set():
                 return
             ended = await self.end_contacts_of(index)
@@ -136,6 +138,19 @@ class WorkerPool:
                 await self._ready(index, process)
             except RuntimeError as exc:
                 log.error("%s", exc)
+
+    async def _watch_heartbeat(self, index: int, process: asyncio.subprocess.Process) -> None:
+        """A worker alive but silent (its heartbeat key expired: stuck, or its event loop blocked) is
+        killed, so :meth:`_supervise` ends its calls and restarts it like any dead worker."""
+        key = w.worker_key(self._store.keys.prefix, self.worker_id(index))
+        grace = max(2.0, 3 * self.tel.heartbeat)
+        while process.returncode is None:
+            await asyncio.sleep(grace)
+            if process.returncode is None and not await self._store.client.exists(key):
+                log.error("telephony worker %d stopped beating for %.1fs: killing it", index, grace)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                return
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         client = await connect(self.redis_url, tenant=self.config.tenant)

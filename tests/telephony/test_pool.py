@@ -152,3 +152,19 @@ async def test_a_source_outside_the_acl_and_an_invite_flood_are_refused_while_ca
             call.stop()
         ended = await stack.wait_event(EventType.CONTACT_ABANDONED, 10, cid)
         assert ended.extra["reason"] == "caller_hangup"
+
+
+async def test_a_stuck_worker_is_killed_its_calls_ended_and_it_is_replaced(tmp_path, redis_url, tenant, monkeypatch):
+    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch, workers=1) as stack:
+        call = sipp.start_sipp(
+            sipp.caller("2", hold_ms=20000), tmp_path, "call", target=stack.target, media_port=stack.ports.media
+        )
+        try:
+            (cid,) = await _queued(stack, "general", 1)
+            old_pid = stack.pool.processes[0].pid
+            os.kill(old_pid, signal.SIGSTOP)  # alive, but silent: no heartbeat
+            lost = await stack.wait_event(EventType.CONTACT_ABANDONED, 10, cid)
+            assert lost.extra["reason"] == "worker_lost"
+            await stack.wait_for(lambda: _pid_is_new(stack, 0, old_pid), 15, "the replacement's heartbeat")
+        finally:
+            call.stop()
