@@ -49,7 +49,7 @@ async def serve(
         print(f"  web chat       {base}/chat", flush=True)
         print(f"  wallboard      {base}/wallboard", flush=True)
         print(f"  metrics        {base}/metrics", flush=True)
-    if config.telephony.enabled:  # Kamailio and the IVR worker pool (telephony/pool.py)
+    if getattr(config.telephony, "enabled", False):  # Kamailio and the IVR worker pool (telephony/pool.py)
         tasks.append(asyncio.create_task(_telephony(config, redis_url, stop), name="telephony"))
     if ready is not None:
         ready.set()
