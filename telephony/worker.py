@@ -134,11 +134,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
         loop = asyncio.get_running_loop()
-        moh = self.tel.music_on_hold
-        if moh and not Path(moh).is_absolute():
-            moh = str(Path(self.config.source).resolve().parent / moh)
-        if moh and not Path(moh).is_file():
-            raise SystemExit(f"telephony worker: music_on_hold file {moh} not found")
+        moh = self._music_on_hold()
         self.endpoint = sip.SipEndpoint(
             self.tel.host,
             self.port,
@@ -164,6 +160,21 @@ class Worker:
                 await self._end_contact(caller, "worker_stopped")
             await self.endpoint.stop()
             await self.store.client.delete(worker_key(self.store.keys.prefix, self.id))
+
+    def _music_on_hold(self) -> str:
+        """telephony.music_on_hold (relative to routing.yaml), else the IVR's (``ivr.music_on_hold`` or the one
+        ``omniroute prompts build`` makes), else none: silence while queued."""
+        moh = self.tel.music_on_hold
+        if moh:
+            path = Path(moh) if Path(moh).is_absolute() else Path(self.config.source).resolve().parent / moh
+            if not path.is_file():
+                raise SystemExit(f"telephony worker: music_on_hold file {path} not found")
+            return str(path)
+        moh_path = getattr(self.config.ivr, "moh_path", None)
+        if moh_path is not None and Path(moh_path()).is_file():
+            return moh_path()
+        log.warning("telephony worker %s: no music on hold file; callers wait in silence", self.id)
+        return ""
 
     async def _beat(self, stop: asyncio.Event) -> None:
         ttl = max(2, round(self.tel.heartbeat * 3))
