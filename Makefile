@@ -26,7 +26,7 @@ run: ## the product: private Redis + omniroute serve --config routing.yaml (REDI
 	scripts/run.sh $(ARGS)
 
 test: ## venv + redis-server + redis-tools, then pytest (real Redis) and ruff; fails if no test ran
-	scripts/bootstrap.sh redis-server redis-cli sipp kamailio promtool
+	scripts/bootstrap.sh redis-server redis-cli sipp kamailio promtool chromium
 	@status=0; \
 	$(PYTHON) -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure" >&2; fi; \

@@ -1,0 +1,159 @@
+"""The pages in a real headless Chromium (Debian's, driven by Playwright) against a real gateway, router and Redis.
+
+A customer chats from /chat, an agent answers from /agent, and the wallboard follows both. Screenshots of
+every step are saved in the test's tmp_path (printed; run with ``-s`` to see the path).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.gateway.stack import Stack, gateway_config
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"{CHROMIUM} not found: the browser tests need Debian's chromium "
+            "(apt-get install chromium, or run `make test`, which installs it)",
+            pytrace=False,
+        )
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+class Shots:
+    """Numbered screenshots of the pages in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.n = 0
+
+    async def take(self, page: Page, name: str) -> None:
+        self.n += 1
+        await page.screenshot(path=self.folder / f"{self.n:02d}-{name}.png", full_page=True)
+
+
+async def new_page(browser: Browser, url: str, errors: list[str]) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("pageerror", lambda exc: errors.append(f"{url}: {exc}"))
+    await page.goto(url)
+    return page
+
+
+async def test_customer_and_agent_chat_in_the_browser_and_the_wallboard_follows(
+    browser: Browser, redis_url: str, tenant: str, tmp_path: Path
+) -> None:
+    shots = Shots(tmp_path)
+    print(f"\nscreenshots: {tmp_path}")
+    errors: list[str] = []
+    expect.set_options(timeout=TIMEOUT_MS)
+    async with Stack(gateway_config(tenant), redis_url) as s:
+        # The wallboard on a TV: credentials in the URL.
+        board = await new_page(browser, f"{s.http}/wallboard?supervisor=boss&token=tok-boss", errors)
+        await expect(board.get_by_test_id("wb-waiting-sales")).to_have_text("0")
+        await expect(board.get_by_test_id("wb-state-a1")).to_have_text("offline")
+        await shots.take(board, "wallboard-empty")
+
+        # The customer opens the widget and writes.
+        chat = await new_page(browser, f"{s.http}/chat", errors)
+        await chat.get_by_label("Your name").fill("Maria")
+        await chat.get_by_label("Email (optional)").fill("maria@example.com")
+        await chat.get_by_label("Topic").select_option("buying")
+        await chat.get_by_label("How can we help?").fill("I want the 5G plan")
+        await chat.get_by_test_id("chat-start").click()
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("number 1 in line")
+        await expect(chat.get_by_test_id("chat-transcript")).to_contain_text("I want the 5G plan")
+        await shots.take(chat, "customer-waiting")
+        await expect(board.get_by_test_id("wb-waiting-sales")).to_have_text("1")
+        await shots.take(board, "wallboard-one-waiting")
+
+        # The agent logs in, goes available and gets the offer with the customer's details.
+        desk = await new_page(browser, f"{s.http}/agent", errors)
+        await desk.get_by_label("Agent id").fill("a1")
+        await desk.get_by_label("Token").fill("tok-a1")
+        await desk.get_by_test_id("agent-login").click()
+        await expect(desk.get_by_test_id("agent-who")).to_contain_text("Ana Souza")
+        await desk.get_by_test_id("go-available").click()
+        offer = desk.get_by_test_id("offer")
+        await expect(offer).to_be_visible()
+        await expect(offer).to_contain_text("Maria")
+        await expect(offer).to_contain_text("maria@example.com")
+        await expect(offer).to_contain_text("I want the 5G plan")
+        await expect(desk.get_by_test_id("offer-countdown")).to_have_text(re.compile(r"^\d+ s$"))
+        await shots.take(desk, "agent-offer")
+        await desk.get_by_test_id("offer-accept").click()
+        await expect(offer).to_have_count(0)
+        pane = desk.get_by_test_id("pane")
+        await expect(pane).to_be_visible()
+        await expect(pane.get_by_test_id("pane-transcript")).to_contain_text("I want the 5G plan")
+
+        # The customer hears the agent joined; the wallboard shows the queue empty and the agent busy.
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("Ana joined")
+        await expect(board.get_by_test_id("wb-waiting-sales")).to_have_text("0")
+        await expect(board.get_by_test_id("wb-state-a1")).to_have_text("busy")
+        await shots.take(board, "wallboard-agent-busy")
+
+        # Messages both ways.
+        await pane.get_by_test_id("pane-text").fill("Hi Maria, the 5G plan is 30 a month.")
+        await pane.get_by_test_id("pane-send").click()
+        await expect(chat.get_by_test_id("chat-transcript")).to_contain_text("Hi Maria, the 5G plan is 30 a month.")
+        await chat.get_by_test_id("chat-text").fill("Great, I'll take it")
+        await chat.get_by_test_id("chat-send").click()
+        await expect(pane.get_by_test_id("pane-transcript")).to_contain_text("Great, I'll take it")
+        await shots.take(chat, "customer-chatting")
+
+        # A reload keeps the conversation (contact and session in sessionStorage).
+        await chat.reload()
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("chatting with an agent")
+        await expect(chat.get_by_test_id("chat-transcript")).to_contain_text("Hi Maria, the 5G plan is 30 a month.")
+        await chat.get_by_test_id("chat-text").fill("Sent after a reload")
+        await chat.get_by_test_id("chat-send").click()
+        await expect(pane.get_by_test_id("pane-transcript")).to_contain_text("Sent after a reload")
+        await shots.take(desk, "agent-chatting")
+
+        # The agent completes with a disposition; the customer is asked for a score.
+        await pane.get_by_test_id("pane-disposition").select_option("sold")
+        await pane.get_by_test_id("pane-note").fill("5G plan")
+        await pane.get_by_test_id("pane-complete").click()
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("ended")
+        await chat.get_by_test_id("survey-5").click()
+        await expect(chat.get_by_test_id("survey-done")).to_be_visible()
+        await shots.take(chat, "customer-survey")
+        await shots.take(desk, "agent-completed")
+
+        contact_id = await chat.evaluate("JSON.parse(sessionStorage.getItem('omniroute.chat')).contact")
+        record = await s.store.contact(contact_id)
+        assert record["state"] in ("wrapup", "done") and record["agent"] == "a1", record
+        assert record["channel"] == "chat" and record["queue"] == "sales", record
+        assert record.get("disposition") == "sold", record
+        await expect(board.get_by_test_id("wb-answered-sales")).to_have_text("1")
+        await shots.take(board, "wallboard-answered")
+    assert not errors, errors
+    assert len(list(tmp_path.glob("*.png"))) == shots.n
