@@ -20,6 +20,7 @@ from router.config._yamlnodes import Reader, is_null
 from router.config.model import Config
 
 HOST = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}")
+CALLBACK_URI = re.compile(r"sips?:[^{}\s]*\{number\}[^{}\s]*")
 KEYS = (
     "enabled",
     "host",
@@ -34,6 +35,8 @@ KEYS = (
     "probe_interval",
     "heartbeat",
     "restart_delay",
+    "callback_uri",
+    "callback_ring",
 )
 MAX_WORKERS = 64
 RTP_PORTS_PER_WORKER = 100
@@ -62,6 +65,8 @@ class TelephonyConfig:
     probe_interval: int = 2  # seconds between Kamailio's OPTIONS probes of each worker
     heartbeat: float = 1.0  # seconds between a worker's free-legs records in Redis (TTL 3x)
     restart_delay: float = 0.5  # seconds before a dead worker is started again
+    callback_uri: str = ""  # how to dial a callback number, e.g. "sip:{number}@trunk.example:5060"; empty: none
+    callback_ring: float = 30.0  # seconds a callback rings the customer before it counts as not answered
 
     def worker_ports(self) -> list[int]:
         return [self.worker_port + i for i in range(self.workers)]
@@ -122,4 +127,6 @@ def read_section(r: Reader, node: Node | None, path: str, config: Config) -> Tel
         probe_interval=f.integer("probe_interval", base.probe_interval, lo=1, hi=60),
         heartbeat=f.number("heartbeat", base.heartbeat, above=0, what=SECONDS),
         restart_delay=f.number("restart_delay", base.restart_delay, lo=0, what=SECONDS),
+        callback_uri=f.matching("callback_uri", CALLBACK_URI, 'a SIP URI with {number}, e.g. "sip:{number}@host"', ""),
+        callback_ring=f.number("callback_ring", base.callback_ring, above=0, what=SECONDS),
     )

@@ -113,6 +113,7 @@ class _Call(pj.Call):
         self.refused = False  # answered 486; kept only until DISCONNECTED
         self.last_stats = LegStats(0, 0)  # refreshed by SipEndpoint.stats (media is gone at DISCONNECTED)
         self.outgoing = call_id == pj.PJSUA_INVALID_ID
+        self.caller_slot = not self.outgoing  # counted against max_callers (callers, and customers called back)
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
@@ -301,7 +302,7 @@ class SipEndpoint:
         return leg
 
     def _callers(self) -> int:
-        return sum(1 for c in self._calls.values() if not c.outgoing and not c.refused)
+        return sum(1 for c in self._calls.values() if c.caller_slot and not c.refused)
 
     def _live(self) -> int:
         return sum(1 for c in self._calls.values() if not c.refused)
@@ -398,11 +399,13 @@ class SipEndpoint:
                     call.media.stopTransmit(call.recorder)
             call.recorder = None  # destroyed here: the WAV header is written
 
-    def dial(self, uri: str) -> int:
-        """Call ``uri``; returns the new leg (events: Answered, MediaReady, Ended)."""
-        if self._live() >= MAX_LEGS:
+    def dial(self, uri: str, *, as_caller: bool = False) -> int:
+        """Call ``uri``; returns the new leg (events: Answered, MediaReady, Ended). ``as_caller``: the leg takes
+        a caller's place (a customer called back), refused when every place is taken."""
+        if self._live() >= MAX_LEGS or (as_caller and self._callers() >= self.max_callers):
             raise RuntimeError("no free leg to dial out")
         call = _Call(self, self._new_leg(), self._account)
+        call.caller_slot = as_caller
         try:
             call.makeCall(uri, pj.CallOpParam(True))
         except pj.Error as exc:

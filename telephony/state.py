@@ -4,6 +4,7 @@
 - ``or:{t}:tel:worker:<id>:contacts``: the contacts its callers belong to (``tel_hold``), so the pool can end
   them when the worker dies.
 - ``or:{t}:tel:call:<contact>``: a call's record: RTP packet counts per leg, how it ended (``tel_cdr``).
+- ``or:{t}:tel:claim:<contact>``: the worker dialling an accepted callback contact (``tel_claim``).
 
 No pjsua2 here: the pool (in ``omniroute serve``) reads this without loading the SIP stack.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import socket
 
-SCRIPTS = ("tel_beat", "tel_hold", "tel_cdr")
+SCRIPTS = ("tel_beat", "tel_hold", "tel_cdr", "tel_claim")
 HOLD_TTL = 86400  # bounds a worker's contacts set nobody cleans
 CDR_TTL = 86400
 DEFAULT_FLOW = "ivr.flow:session_for_call"  # module:function(config, caller_id, called) -> FlowSession
@@ -32,3 +33,7 @@ def worker_contacts_key(prefix: str, wid: str) -> str:
 
 def call_key(prefix: str, contact_id: str) -> str:
     return f"{prefix}tel:call:{contact_id}"
+
+
+def claim_key(prefix: str, contact_id: str) -> str:
+    return f"{prefix}tel:claim:{contact_id}"

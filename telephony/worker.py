@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import importlib
+import json
 import logging
 import os
 import signal
@@ -45,6 +46,7 @@ from telephony.state import (
     HOLD_TTL,
     SCRIPTS,
     call_key,
+    claim_key,
     worker_contacts_key,
     worker_id,
     worker_key,
@@ -77,13 +79,22 @@ def load_flow_factory(spec: str) -> FlowFactory:
 
 
 @dataclass
+class Dial:
+    """An outgoing call to a customer (a callback) until it is answered."""
+
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    media: asyncio.Event = field(default_factory=asyncio.Event)
+    gone: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class Caller:
     """One caller's call as the worker sees it."""
 
     leg: int
     caller_id: str
     called: str
-    flow: FlowSession
+    flow: FlowSession | None  # None: a callback we dialled (no IVR)
     contact_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     state: str = "ivr"  # ivr | queued | dialing | bridged | ended
     queue: str = ""
@@ -126,6 +137,7 @@ class Worker:
         self.callers: dict[int, Caller] = {}  # caller leg -> caller
         self.by_agent_leg: dict[int, Caller] = {}
         self.by_contact: dict[str, Caller] = {}
+        self.dials: dict[int, Dial] = {}  # callback legs ringing the customer
         self.endpoint: sip.SipEndpoint | None = None
         self._tasks: set[asyncio.Task] = set()
         store.add_scripts("telephony", SCRIPTS)
@@ -203,6 +215,15 @@ class Worker:
             flow = self.flow_factory(self.config, _number(event.caller), event.called)
             self.callers[event.leg] = Caller(event.leg, _number(event.caller), event.called, flow)
             return
+        dial = self.dials.get(event.leg)
+        if dial is not None:
+            if isinstance(event, sip.Answered):
+                dial.answered.set()
+            elif isinstance(event, sip.MediaReady):
+                dial.media.set()
+            elif isinstance(event, sip.Ended):
+                dial.gone.set()
+            return
         caller = self.callers.get(event.leg)
         if caller is None:
             caller = self.by_agent_leg.get(event.leg)
@@ -210,7 +231,8 @@ class Worker:
                 self._agent_event(caller, event)
             return
         if isinstance(event, sip.MediaReady):
-            self._spawn(self._feed(caller, lambda now: caller.flow.start(now)))
+            if caller.flow is not None:
+                self._spawn(self._feed(caller, lambda now: caller.flow.start(now)))
         elif isinstance(event, sip.Digit):
             if caller.recording is not None:  # a digit ends a recording
                 self._spawn(self._recorded(caller))
@@ -368,6 +390,8 @@ class Worker:
                     caller = self.by_contact.get(cid)
                     if caller is not None:
                         self._spawn(self._router_event(caller, event))
+                    elif event.type == EventType.CONTACT_ACCEPTED and self.tel.callback_uri:
+                        self._spawn(self._callback(event.contact or {}))
             except (ConnectionError, OSError) as exc:  # Redis restarting: follow again
                 log.warning("telephony worker %s: event stream lost (%s); following again", self.id, exc)
                 await asyncio.sleep(0.5)
@@ -384,6 +408,57 @@ class Worker:
             await self._back_in_line(caller, contact.get("queue", caller.queue))
         elif event.type == EventType.CONTACT_COMPLETED and with_agent:
             await self._end_contact(caller, "agent_completed", tell_router=False, hang_up=True)
+
+    async def _callback(self, contact: dict[str, str]) -> None:
+        """An agent accepted a callback contact (attribute ``callback``: the number): if this worker has a
+        caller's place free and claims it first, it rings the customer (``callback_uri``), then the agent, and bridges
+        them like any call. A customer who does not answer completes the contact (``callback_no_answer``)."""
+        try:
+            number = json.loads(contact.get("attrs") or "{}").get("callback", "")
+        except ValueError:
+            return
+        cid, agent_id = contact.get("id", ""), contact.get("agent", "")
+        if not number or not cid:
+            return
+        if await self.endpoint.run(self.endpoint.free_legs) < 1:
+            await asyncio.sleep(2.0)  # full here: a worker with a free place claims it first; else this one
+        claimed = await self.store.eval("tel_claim", [claim_key(self.store.keys.prefix, cid)], [self.id, 3600])
+        if int(claimed) != 1:
+            return
+        deadline = asyncio.get_running_loop().time() + self.tel.callback_ring
+        while await self.endpoint.run(self.endpoint.free_legs) < 1:  # wait for a place, never leave it stuck
+            if asyncio.get_running_loop().time() > deadline:
+                await self._complete_unreached(cid, agent_id, "callback_failed")
+                return
+            await asyncio.sleep(0.5)
+        log.info("call %s: calling the customer back for agent %s", cid, agent_id)
+        dial = Dial()
+        try:
+            uri = self.tel.callback_uri.format(number=number)
+            leg = await self.endpoint.run(lambda: self.endpoint.dial(uri, as_caller=True))
+        except RuntimeError as exc:
+            log.warning("call %s: the callback could not be dialled: %s", cid, exc)
+            await self._complete_unreached(cid, agent_id, "callback_failed")
+            return
+        self.dials[leg] = dial
+        answered = await _first(dial.answered, dial.gone, self.tel.callback_ring) and not dial.gone.is_set()
+        answered = answered and await _first(dial.media, dial.gone, 5.0)
+        self.dials.pop(leg, None)
+        if not answered or dial.gone.is_set():
+            await self.endpoint.run(self.endpoint.hangup, leg)
+            await self._complete_unreached(cid, agent_id, "callback_no_answer")
+            return
+        caller = Caller(leg, number, "", None, contact_id=cid, state="queued", queue=contact.get("queue", ""))
+        self.callers[leg] = caller
+        self.by_contact[cid] = caller
+        await self._hold(caller, True)
+        await self._connect_agent(caller, agent_id)
+
+    async def _complete_unreached(self, cid: str, agent_id: str, disposition: str) -> None:
+        try:
+            await self.router.complete(cid, agent_id, disposition=disposition)
+        except StaleDecision as exc:
+            log.warning("call %s: completing the unreached callback was refused: %s", cid, exc)
 
     async def _back_in_line(self, caller: Caller, queue: str) -> None:
         """The contact waits again without its agent (transferred to a queue, or the agent went offline):

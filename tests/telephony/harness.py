@@ -59,7 +59,7 @@ class Ports:
         self.sip = free_udp_ports(1)
         self.worker = free_udp_ports(workers)
         self.rtp = free_udp_ports(workers, step=100)
-        self.phones = free_udp_ports(2, step=2)  # a1, a2 phones (SIP), sipp media next to them
+        self.phones = free_udp_ports(3, step=2)  # a1, a2 phones (SIP), the customer called back
         self.media = free_udp_ports(8, step=10)
 
 
@@ -91,6 +91,8 @@ telephony:
   probe_interval: 1
   heartbeat: 0.5
   restart_delay: 0.2
+  callback_uri: "sip:{{number}}@127.0.0.1:{ports.phones + 4}"
+  callback_ring: 5
 """
 
 
