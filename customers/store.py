@@ -1,0 +1,467 @@
+"""Customer profiles in Redis: identity, timeline, case, merge and undo, export, erase, retention.
+
+Every change is one Lua script from ``customers/lua`` (loaded once, called by SHA, with the package's
+``_lib.lua`` prepended). Reads are plain commands. Scripts that depend on what the store read first (which
+profile an identifier points at) re-check it and answer ``retry`` when it changed; the store then reads
+again. The client must decode responses (``router.store.connect`` gives one that does).
+
+Logs carry customer and contact ids only, never identifiers or message text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis.exceptions import NoScriptError
+
+from customers.config import CustomersConfig
+from customers.identity import Identifier, identifiers
+from customers.keys import CustomerKeys
+from customers.timeline import Case, Entry, EntryKind
+from router.errors import OmnirouteError
+
+log = logging.getLogger(__name__)
+
+SCRIPTS = ("identify", "link", "append", "merge", "unmerge", "erase", "purge_timeline")
+MAX_HOPS = 32  # merged_into chains longer than this are a bug
+RETRIES = 10
+SCAN_BATCH = 1000
+
+
+class CustomerError(OmnirouteError):
+    """A customer operation refused: ``code`` says why (not_found, merged, taken, same, undone, ...)."""
+
+    def __init__(self, operation: str, code: str, detail: str = "") -> None:
+        super().__init__(f"{operation}: {code}" + (f" ({detail})" if detail else ""))
+        self.operation = operation
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    id: str
+    created_at: float
+    updated_at: float
+    identifiers: tuple[Identifier, ...]  # its own, and those of profiles merged into it
+    merged_into: str = ""  # set while it is merged into another profile
+    merged: tuple[str, ...] = ()  # profiles merged into it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "identifiers": [str(i) for i in self.identifiers],
+            "merged_into": self.merged_into,
+            "merged": list(self.merged),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Started:
+    """What :meth:`CustomerStore.start_contact` did with the customer's case."""
+
+    case: Case
+    continued: bool  # the contact continues a case opened earlier
+
+
+def _script(name: str) -> str:
+    folder = resources.files("customers") / "lua"
+    return (folder / "_lib.lua").read_text() + "\n" + (folder / f"{name}.lua").read_text()
+
+
+def new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(8)
+
+
+class CustomerStore:
+    """The customers of one tenant.
+
+    Args:
+        client: a ``redis.asyncio`` client with ``decode_responses=True``.
+        tenant: the tenant name (keys ``or:{tenant}:cust:...``).
+        clock: returns "now" in seconds since the epoch.
+        config: the ``customers`` settings.
+    """
+
+    def __init__(
+        self, client: Any, tenant: str, clock: Callable[[], float], config: CustomersConfig | None = None
+    ) -> None:
+        self.client = client
+        self.tenant = tenant
+        self.clock = clock
+        self.config = config or CustomersConfig()
+        self.keys = CustomerKeys(tenant)
+        self._source = {name: _script(name) for name in SCRIPTS}
+        self._sha: dict[str, str] = {}
+
+    async def _eval(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        if not self._sha:
+            for n, text in self._source.items():
+                self._sha[n] = await self.client.script_load(text)
+        try:
+            return await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
+        except NoScriptError:
+            self._sha.clear()
+            return await self._eval(name, keys, args)
+
+    # -- identity ---------------------------------------------------------------------------------------
+
+    def parse(self, given: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Identifier]) -> list[Identifier]:
+        """Canonical identifiers from raw channel data (``{"phone": "...", "email": ""}``) or parsed ones."""
+        items = list(given.items()) if isinstance(given, Mapping) else list(given)
+        if all(isinstance(i, Identifier) for i in items):
+            return list(dict.fromkeys(items))  # type: ignore[arg-type]
+        return identifiers(items, self.config.default_region)  # type: ignore[arg-type]
+
+    async def identify(self, given: Any, *, contact_id: str = "", now: float | None = None) -> str:
+        """The customer these identifiers belong to; a new profile when none is known. Atomic.
+
+        Identifiers not yet known are linked to the customer found. When they point at different
+        customers, the first known one (in the order given) wins; the others are left alone (merging is
+        a person's decision). With no identifier at all, an anonymous profile is made.
+
+        Raises:
+            InvalidIdentifier: a value doesn't parse.
+        """
+        idents = [str(i) for i in self.parse(given)]
+        now = self.clock() if now is None else now
+        for _ in range(RETRIES):
+            owners = await self.client.hmget(self.keys.index, idents) if idents else []
+            found = next((o for o in owners if o), None)
+            cid, mode = (found, "existing") if found else (new_id("c"), "new")
+            keys = [self.keys.index, self.keys.all, self.keys.profile(cid), self.keys.ids(cid),
+                    self.keys.contacts(cid), self.keys.contact(contact_id) if contact_id else self.keys.index]
+            args = [cid, mode, repr(now), contact_id, int(self.config.retention), *idents]
+            reply = await self._eval("identify", keys, args)
+            if reply[0] == "ok":
+                log.info("customer %s %s for contact %s", cid, "created" if mode == "new" else "found", contact_id)
+                return cid
+        raise CustomerError("identify", "contention", "the index kept changing")
+
+    async def resolve(self, cid: str) -> str:
+        """The live profile ``cid`` stands for now (following merges); raises when there is none."""
+        for _ in range(MAX_HOPS):
+            into = await self.client.hget(self.keys.profile(cid), "merged_into")
+            if into is None and not await self.client.exists(self.keys.profile(cid)):
+                raise CustomerError("resolve", "not_found", cid)
+            if not into:
+                return cid
+            cid = into
+        raise CustomerError("resolve", "merge_loop", cid)
+
+    async def customer_of(self, contact_id: str) -> str:
+        """The customer a contact was identified as ('' when unknown)."""
+        return await self.client.get(self.keys.contact(contact_id)) or ""
+
+    async def link(self, cid: str, kind: str, value: str, *, by: str = "", now: float | None = None) -> bool:
+        """Link an identifier to a customer; False when it already was.
+
+        Raises:
+            InvalidIdentifier: the value doesn't parse.
+            CustomerError: ``taken`` (another customer has it: merge them instead), ``not_found``.
+        """
+        ident = self.parse([(kind, value)])[0]
+        now = self.clock() if now is None else now
+        cid = await self.resolve(cid)
+        entry = Entry(kind=EntryKind.LINK, at=now, agent=by, data={"identifier": str(ident)})
+        k = self.keys
+        reply = await self._eval(
+            "link",
+            [k.index, k.profile(cid), k.ids(cid), k.timeline(cid), k.all],
+            [cid, str(ident), repr(now), entry.dumps(), self.config.timeline_max],
+        )
+        if reply[0] != "ok":
+            raise CustomerError("link", reply[1], reply[2])
+        log.info("customer %s: identifier of kind %s linked", cid, ident.kind)
+        return reply[1] == "linked"
+
+    # -- merge ------------------------------------------------------------------------------------------
+
+    async def merge(self, into: str, other: str, *, by: str = "", now: float | None = None) -> str:
+        """Merge profile ``other`` into ``into``; returns the merge id (for :meth:`undo_merge`).
+
+        Raises:
+            CustomerError: same, not_found, merged (either one was merged away already).
+        """
+        now = self.clock() if now is None else now
+        mid = new_id("m")
+        k = self.keys
+        data = {"merge": mid, "into": into, "other": other}
+        e_into = Entry(kind=EntryKind.MERGE, at=now, agent=by, data=data).dumps()
+        keys = [k.index, k.merge(mid), k.profile(into), k.profile(other), k.ids(into), k.ids(other), k.merged(into),
+                k.timeline(into), k.timeline(other), k.merges(into), k.merges(other), k.all]
+        reply = await self._eval("merge", keys, [mid, into, other, repr(now), by, e_into, e_into,
+                                                 self.config.timeline_max])
+        if reply[0] != "ok":
+            raise CustomerError("merge", reply[1], reply[2])
+        log.info("customer %s merged into %s (merge %s)", other, into, mid)
+        return mid
+
+    async def undo_merge(self, merge_id: str, *, by: str = "", now: float | None = None) -> None:
+        """Undo a merge: both profiles and their identifiers are as before it.
+
+        Raises:
+            CustomerError: not_found, undone, into_merged (undo the later merge first), changed.
+        """
+        now = self.clock() if now is None else now
+        k = self.keys
+        rec = await self.client.hgetall(k.merge(merge_id))
+        if not rec:
+            raise CustomerError("unmerge", "not_found", merge_id)
+        into, other = rec["into"], rec["other"]
+        entry = Entry(kind=EntryKind.UNMERGE, at=now, agent=by,
+                      data={"merge": merge_id, "into": into, "other": other}).dumps()
+        keys = [k.index, k.merge(merge_id), k.profile(into), k.profile(other), k.ids(into), k.merged(into),
+                k.timeline(into), k.timeline(other), k.all]
+        reply = await self._eval("unmerge", keys, [merge_id, into, other, repr(now), entry, entry,
+                                                   self.config.timeline_max])
+        if reply[0] != "ok":
+            raise CustomerError("unmerge", reply[1], reply[2])
+        log.info("merge %s undone: customer %s split from %s", merge_id, other, into)
+
+    # -- timeline and case ------------------------------------------------------------------------------
+
+    async def append(self, cid: str, entry: Entry, *, queue: str = "", skills: str = "") -> Started | None:
+        """Add an entry to the customer's timeline (to the profile it was merged into, if it was).
+
+        A ``contact.started`` entry continues the customer's case when they are back within the
+        continuity window, else opens a new case; it returns what happened to the case.
+
+        Raises:
+            CustomerError: not_found.
+        """
+        k = self.keys
+        for _ in range(RETRIES):
+            cid = await self.resolve(cid)
+            keys = [k.profile(cid), k.timeline(cid), k.all, k.contacts(cid),
+                    k.contact(entry.contact) if entry.contact else k.all, k.case(cid)]
+            args = [cid, repr(entry.at), entry.dumps(), self.config.timeline_max, entry.contact, str(entry.kind),
+                    repr(self.config.continuity_window), new_id("k"), entry.channel, queue, skills, entry.agent,
+                    int(self.config.retention)]
+            reply = await self._eval("append", keys, args)
+            if reply[0] == "ok":
+                log.debug("customer %s: %s entry for contact %s", cid, entry.kind, entry.contact)
+                if entry.kind != EntryKind.CONTACT_STARTED:
+                    return None
+                return Started(case=Case.from_hash(json.loads(reply[1])), continued=reply[2] == "1")
+            if reply[1] != "merged":
+                raise CustomerError("append", reply[1], cid)
+        raise CustomerError("append", "contention", cid)
+
+    async def start_contact(
+        self, cid: str, contact_id: str, channel: str, queue: str, *, skills: str = "", now: float | None = None
+    ) -> Started:
+        """A contact of the customer was enqueued: timeline entry, and the case continued or opened."""
+        now = self.clock() if now is None else now
+        entry = Entry(kind=EntryKind.CONTACT_STARTED, at=now, channel=channel, contact=contact_id,
+                      data={"queue": queue, "skills": skills})
+        started = await self.append(cid, entry, queue=queue, skills=skills)
+        assert started is not None
+        log.info("customer %s: contact %s on %s (case %s%s)", cid, contact_id, channel, started.case.id,
+                 ", continued" if started.continued else "")
+        return started
+
+    async def record_survey(
+        self, contact_id: str, score: int, *, question: str = "csat", channel: str = "", agent: str = "",
+        now: float | None = None,
+    ) -> str:
+        """A customer's 1-5 answer for a contact; returns the customer id ('' when the contact is unknown).
+
+        Raises:
+            ValueError: the score is not an integer from 1 to 5.
+        """
+        if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+            raise ValueError(f"a survey score is an integer from 1 to 5, got {score!r}")
+        cid = await self.customer_of(contact_id)
+        if not cid:
+            log.info("survey for contact %s without a known customer: not recorded", contact_id)
+            return ""
+        now = self.clock() if now is None else now
+        entry = Entry(kind=EntryKind.SURVEY, at=now, channel=channel, agent=agent, contact=contact_id,
+                      data={"score": score, "question": question})
+        await self.append(cid, entry)
+        return await self.resolve(cid)
+
+    async def family(self, cid: str) -> list[str]:
+        """``cid`` and every profile merged into it, recursively."""
+        out, todo = [], [cid]
+        while todo and len(out) < 10_000:
+            c = todo.pop()
+            if c in out:
+                continue
+            out.append(c)
+            todo += sorted(await self.client.smembers(self.keys.merged(c)))
+        return out
+
+    async def timeline(self, cid: str, limit: int | None = None) -> list[Entry]:
+        """The customer's entries, oldest first, with those of merged-in profiles; the last ``limit``."""
+        cid = await self.resolve(cid)
+        entries: list[Entry] = []
+        for c in await self.family(cid):
+            count = -limit if limit else 0
+            raw = await self.client.lrange(self.keys.timeline(c), count, -1)
+            entries += [Entry.loads(t, c) for t in raw]
+        entries.sort(key=lambda e: e.at)
+        return entries[-limit:] if limit else entries
+
+    async def case(self, cid: str) -> Case | None:
+        """The customer's latest case (across merged-in profiles)."""
+        cid = await self.resolve(cid)
+        cases = [Case.from_hash(await self.client.hgetall(self.keys.case(c))) for c in await self.family(cid)]
+        live = [c for c in cases if c is not None]
+        return max(live, key=lambda c: c.updated_at) if live else None
+
+    async def profile(self, cid: str) -> Profile:
+        """The profile as stored (not resolved: a merged-away profile says where it went)."""
+        h = await self.client.hgetall(self.keys.profile(cid))
+        if not h:
+            raise CustomerError("profile", "not_found", cid)
+        idents = sorted(Identifier.parse_stored(t) for t in await self.client.smembers(self.keys.ids(cid)))
+        return Profile(
+            id=cid,
+            created_at=float(h.get("created_at") or 0),
+            updated_at=float(h.get("updated_at") or 0),
+            identifiers=tuple(idents),
+            merged_into=h.get("merged_into", ""),
+            merged=tuple(sorted(await self.client.smembers(self.keys.merged(cid)))),
+        )
+
+    async def for_offer(self, cid: str) -> dict[str, Any]:
+        """What an offer carries: the profile, the open case and the last ``timeline_length`` entries."""
+        cid = await self.resolve(cid)
+        case = await self.case(cid)
+        return {
+            "profile": (await self.profile(cid)).to_json(),
+            "case": case.to_json() if case else None,
+            "timeline": [e.to_json() for e in await self.timeline(cid, self.config.timeline_length)],
+        }
+
+    # -- privacy ----------------------------------------------------------------------------------------
+
+    async def export(self, cid: str) -> dict[str, Any]:
+        """Everything held about the customer (and profiles merged into it), as JSON-able data."""
+        cid = await self.resolve(cid)
+        family = await self.family(cid)
+        profiles, merges, contacts = [], [], set()
+        for c in family:
+            profiles.append((await self.profile(c)).to_json())
+            contacts |= await self.client.smembers(self.keys.contacts(c))
+            for mid in sorted(await self.client.smembers(self.keys.merges(c))):
+                rec = await self.client.hgetall(self.keys.merge(mid))
+                if rec and rec not in merges:
+                    merges.append(rec)
+        case = await self.case(cid)
+        router = {}
+        for contact in sorted(contacts):
+            h = await self.client.hgetall(f"{self.keys.root}contact:{contact}")
+            transcript = await self.client.lrange(f"{self.keys.root}transcript:{contact}", 0, -1)
+            router[contact] = {"contact": h, "transcript": [json.loads(m) for m in transcript]}
+        return {
+            "customer": cid,
+            "profiles": profiles,
+            "case": case.to_json() if case else None,
+            "timeline": [e.to_json() | {"profile": e.customer} for e in await self.timeline(cid)],
+            "merges": merges,
+            "contacts": router,
+        }
+
+    async def erase(self, cid: str) -> dict[str, int]:
+        """Remove the customer, the profiles merged into it, their contacts' records and transcripts, and
+        every stream entry naming them. Returns counts (keys, identifiers, stream entries).
+
+        Raises:
+            CustomerError: not_found; active (a contact of the customer is still being handled).
+        """
+        cid = await self.resolve(cid)
+        family = await self.family(cid)
+        k = self.keys
+        contacts: set[str] = set()
+        idents: set[str] = set()
+        merges: set[str] = set()
+        for c in family:
+            contacts |= await self.client.smembers(k.contacts(c))
+            idents |= await self.client.smembers(k.ids(c))
+            merges |= await self.client.smembers(k.merges(c))
+        if contacts:
+            active = await self.client.smismember(k.router_contacts, sorted(contacts))
+            if any(active):
+                raise CustomerError("erase", "active", "a contact of this customer is still open; retry after it")
+        # Merge records naming a profile outside the family (the family was merged into someone, then split)
+        # are erased too: they name this customer.
+        doomed = [key for c in family for key in k.own(c)] + [k.merge(m) for m in sorted(merges)]
+        for c in family:
+            doomed += k.foreign(c, sorted(contacts))
+        names = set(family) | contacts
+        events = await self._stream_ids(k.events, names, ("cid", "contact"))
+        chat = await self._stream_ids(k.chat, names, ("contact",))
+        plan = {"customers": family, "identifiers": sorted(idents), "events": events, "chat": chat}
+        reply = await self._eval("erase", [k.index, k.all, k.events, k.chat, *dict.fromkeys(doomed)],
+                                 [json.dumps(plan)])
+        counts = {"keys": int(reply[1]), "identifiers": int(reply[2]), "stream_entries": int(reply[3])}
+        log.info("customer %s erased (%d profiles): %s", cid, len(family), counts)
+        return counts
+
+    async def _stream_ids(self, stream: str, names: set[str], fields: tuple[str, ...]) -> list[str]:
+        """Ids of the stream entries whose ``fields`` name one of ``names`` (contact or customer ids)."""
+        out: list[str] = []
+        start = "-"
+        while True:
+            batch = await self.client.xrange(stream, start, "+", count=SCAN_BATCH)
+            for entry_id, f in batch:
+                if any(f.get(x) in names for x in fields) or _mentions(f.get("contact", ""), names):
+                    out.append(entry_id)
+            if len(batch) < SCAN_BATCH:
+                return out
+            start = "(" + batch[-1][0]
+
+    async def purge(self, now: float | None = None) -> dict[str, int]:
+        """Retention: erase customers idle longer than ``retention_days``; drop older timeline entries of
+        the others. Run it daily (``omniroute customer purge``)."""
+        now = self.clock() if now is None else now
+        cutoff = now - self.config.retention
+        erased = dropped = 0
+        for cid in await self.client.zrangebyscore(self.keys.all, "-inf", f"({cutoff!r}"):
+            try:
+                if await self.client.hget(self.keys.profile(cid), "merged_into"):
+                    continue  # erased with the profile it was merged into
+                await self.erase(cid)
+                erased += 1
+            except CustomerError as e:
+                log.info("purge: customer %s kept (%s)", cid, e.code)
+        async for cid, _ in self.client.zscan_iter(self.keys.all):
+            dropped += int(await self._eval("purge_timeline", [self.keys.timeline(cid)], [repr(cutoff)]))
+        log.info("purge: %d customers erased, %d timeline entries dropped", erased, dropped)
+        return {"erased": erased, "entries_dropped": dropped}
+
+    # -- reading for reports ----------------------------------------------------------------------------
+
+    async def entries_between(self, start: float, end: float, kinds: Iterable[EntryKind] = ()) -> list[Entry]:
+        """Timeline entries of every customer with ``start <= at < end`` (optionally of some kinds)."""
+        wanted = {str(x) for x in kinds}
+        out: list[Entry] = []
+        async for cid, _ in self.client.zscan_iter(self.keys.all):
+            for text in await self.client.lrange(self.keys.timeline(cid), 0, -1):
+                e = Entry.loads(text, cid)
+                if start <= e.at < end and (not wanted or e.kind in wanted):
+                    out.append(e)
+        out.sort(key=lambda e: e.at)
+        return out
+
+
+def _mentions(contact_json: str, names: set[str]) -> bool:
+    if not contact_json:
+        return False
+    try:
+        snapshot = json.loads(contact_json)
+    except ValueError:
+        return False
+    return isinstance(snapshot, dict) and (snapshot.get("customer") in names or snapshot.get("id") in names)
+
