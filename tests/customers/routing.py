@@ -12,8 +12,8 @@ YAML = """tenant: {tenant}
 channels: {{voice: {{capacity: 1, exclusive: true}}, chat: {{capacity: 3}}, whatsapp: {{capacity: 3}}}}
 skills: [sales]
 queues:
-  sales: {{channels: [voice, chat, whatsapp], wrapup: 0}}
-  support: {{channels: [voice, chat, whatsapp], wrapup: 0}}
+  sales: {{channels: [voice, chat, whatsapp], skills: {{sales: 1}}, wrapup: 0}}
+  support: {{channels: [voice, chat, whatsapp], skills: {{sales: 1}}, wrapup: 0}}
 agents:
   - {{id: a1, skills: {{sales: 5}}, channels: [voice, chat, whatsapp]}}
   - {{id: a2, skills: {{sales: 5}}, channels: [voice, chat, whatsapp]}}
