@@ -1,6 +1,7 @@
 # Omniroute. `make help` lists the targets. Everything runs from .venv/bin; nothing needs activating.
 #
 #   make run     the product: private Redis (.omniroute/redis, port 6390) + omniroute serve with routing.yaml
+#   make demo    scripted agents and customers through the running `make run` (another terminal)
 #   make test    installs what the tests need (venv, redis-server, redis-tools), then pytest and ruff
 #
 # Variables: PYTEST_ARGS (extra pytest arguments, e.g. make test PYTEST_ARGS='-k cluster -x'),
@@ -16,7 +17,7 @@ PYTEST_FLAGS := -q --durations=10
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: help run test lint bench bootstrap redis-start redis-stop redis-status clean clean-data
+.PHONY: help run demo test lint bench bootstrap redis-start redis-stop redis-status clean clean-data
 
 help: ## this list
 	@echo "Omniroute make targets:"
@@ -24,6 +25,10 @@ help: ## this list
 
 run: ## the product: private Redis + omniroute serve --config routing.yaml (REDIS_URL=... to use your own)
 	scripts/run.sh $(ARGS)
+
+demo: ## scripted agents and customers through the running `make run` (ARGS='--rate 10 --pace 0.5' ...)
+	scripts/bootstrap.sh
+	$(VENV)/bin/omniroute demo --config "$${OMNIROUTE_CONFIG:-routing.yaml}" $(ARGS)
 
 test: ## venv + redis-server + redis-tools, then pytest (real Redis) and ruff; fails if no test ran
 	scripts/bootstrap.sh redis-server redis-cli sipp kamailio promtool chromium

@@ -85,9 +85,9 @@ cat <<EOF
   Redis     $shown_url  ($redis_where)
   Config    $CONFIG
 EOF
-# Gateway URLs (agent desktop /v1/agent, customer /v1/customer, connectors /v1/connector, /metrics,
-# /wallboard) will be printed here once `omniroute serve` runs the gateway.
+# `omniroute serve` prints the gateway's URLs (agent desktop, web chat, wallboard, metrics) once it listens.
 cat <<EOF
+  Demo      make demo   (in another terminal: scripted agents and customers; log in yourself as a01)
   Stop      Ctrl-C
 
 EOF
