@@ -97,6 +97,10 @@ async def test_customer_and_agent_chat_in_the_browser_and_the_wallboard_follows(
         # The agent logs in, goes available and gets the offer with the customer's details.
         desk = await new_page(browser, f"{s.http}/agent", errors)
         await desk.get_by_label("Agent id").fill("a1")
+        await desk.get_by_label("Token").fill("wrong")
+        await desk.get_by_test_id("agent-login").click()
+        await expect(desk.get_by_test_id("agent-notice")).to_contain_text("wrong token")
+        await expect(desk.get_by_test_id("agent-login")).to_be_visible()
         await desk.get_by_label("Token").fill("tok-a1")
         await desk.get_by_test_id("agent-login").click()
         await expect(desk.get_by_test_id("agent-who")).to_contain_text("Ana Souza")
@@ -129,6 +133,15 @@ async def test_customer_and_agent_chat_in_the_browser_and_the_wallboard_follows(
         await expect(pane.get_by_test_id("pane-transcript")).to_contain_text("Great, I'll take it")
         await shots.take(chat, "customer-chatting")
 
+        # The agent's connection drops: the page reconnects, logs in again and the server resumes the session.
+        await s.gateway.agents["a1"].ws.close()
+        await expect(desk.get_by_test_id("agent-notice")).to_contain_text("Session resumed")
+        await expect(pane).to_have_count(1)
+        await pane.get_by_test_id("pane-text").fill("Still here after a reconnect")
+        await pane.get_by_test_id("pane-send").click()
+        await expect(chat.get_by_test_id("chat-transcript")).to_contain_text("Still here after a reconnect")
+        await shots.take(desk, "agent-resumed")
+
         # A reload keeps the conversation (contact and session in sessionStorage).
         await chat.reload()
         await expect(chat.get_by_test_id("chat-status")).to_contain_text("chatting with an agent")
@@ -155,5 +168,13 @@ async def test_customer_and_agent_chat_in_the_browser_and_the_wallboard_follows(
         assert record.get("disposition") == "sold", record
         await expect(board.get_by_test_id("wb-answered-sales")).to_have_text("1")
         await shots.take(board, "wallboard-answered")
+
+        # The agent takes a break; the wallboard shows it.
+        await desk.get_by_label("Away reason").select_option("lunch")
+        await desk.get_by_test_id("go-away").click()
+        await expect(desk.get_by_test_id("agent-state")).to_have_text("away · lunch")
+        await expect(board.get_by_test_id("wb-state-a1")).to_have_text("away")
+        await expect(board.locator("tr[data-agent=a1]")).to_contain_text("lunch")
+        await shots.take(board, "wallboard-agent-away")
     assert not errors, errors
     assert len(list(tmp_path.glob("*.png"))) == shots.n
