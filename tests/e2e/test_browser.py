@@ -178,3 +178,67 @@ async def test_customer_and_agent_chat_in_the_browser_and_the_wallboard_follows(
         await shots.take(board, "wallboard-agent-away")
     assert not errors, errors
     assert len(list(tmp_path.glob("*.png"))) == shots.n
+
+
+async def test_reject_transfer_and_a_customer_leaving_in_the_browser(
+    browser: Browser, redis_url: str, tenant: str, tmp_path: Path
+) -> None:
+    shots = Shots(tmp_path)
+    print(f"\nscreenshots: {tmp_path}")
+    errors: list[str] = []
+    expect.set_options(timeout=TIMEOUT_MS)
+    async with Stack(gateway_config(tenant), redis_url) as s:
+        chat = await new_page(browser, f"{s.http}/chat", errors)
+        await chat.get_by_label("Your name").fill("Joao")
+        await chat.get_by_label("Topic").select_option("help")
+        await chat.get_by_label("How can we help?").fill("No signal at home")
+        await chat.get_by_test_id("chat-start").click()
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("in line")
+
+        desk = await new_page(browser, f"{s.http}/agent", errors)
+        await desk.get_by_label("Agent id").fill("a1")
+        await desk.get_by_label("Token").fill("tok-a1")
+        await desk.get_by_test_id("agent-login").click()
+        await desk.get_by_test_id("go-available").click()
+        offer = desk.get_by_test_id("offer")
+        await expect(offer).to_contain_text("support")
+        first = await offer.get_attribute("data-contact")
+        rejected = await offer.get_attribute("data-offer")
+
+        # Reject: the card goes; the contact is offered again (a1 is the only agent; no reject delay here).
+        await desk.get_by_test_id("offer-reject").click()
+        await expect(desk.locator(f'[data-testid=offer]:not([data-offer="{rejected}"])')).to_have_count(1)
+        await expect(offer).to_have_count(1)
+        await expect(offer).to_contain_text("No signal at home")
+        assert await offer.get_attribute("data-contact") == first
+        await desk.get_by_test_id("offer-accept").click()
+        pane = desk.get_by_test_id("pane")
+        await expect(pane).to_be_visible()
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("Ana joined")
+
+        # Transfer to sales: the pane closes, the customer is told, the contact is in sales.
+        await pane.get_by_test_id("pane-transfer-queue").fill("sales")
+        await pane.get_by_test_id("pane-transfer").click()
+        await expect(pane).to_have_count(0)
+        await expect(desk.get_by_test_id("agent-notice")).to_contain_text("Transferred to sales")
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("transferred")
+        await shots.take(chat, "customer-transferred")
+        assert (await s.store.contact(first))["queue"] == "sales"
+
+        # Transfer to a queue that doesn't exist: the server's error is shown.
+        await expect(offer).to_be_visible()
+        await desk.get_by_test_id("offer-accept").click()
+        await pane.get_by_test_id("pane-transfer-queue").fill("nowhere")
+        await pane.get_by_test_id("pane-transfer").click()
+        await expect(desk.get_by_test_id("agent-notice")).to_contain_text("no queue 'nowhere'")
+        await expect(pane).to_have_count(1)
+        await shots.take(desk, "agent-transfer-error")
+
+        # The customer leaves while connected: the agent sees it and completes.
+        await chat.get_by_test_id("chat-leave").click()
+        await expect(pane.get_by_test_id("pane-transcript")).to_contain_text("The customer left the chat.")
+        await pane.get_by_test_id("pane-complete").click()
+        await expect(chat.get_by_test_id("chat-status")).to_contain_text("ended")
+        await shots.take(chat, "customer-ended")
+        assert (await s.store.contact(first))["state"] in ("wrapup", "done")
+    assert not errors, errors

@@ -115,7 +115,8 @@
       dropOffer(msg.offer);
     } }, "Reject");
     const card = Omni.el("section", { class: "panel offer", role: "alertdialog", "aria-label": "Incoming " + c.channel,
-                                      "data-testid": "offer", "data-contact": c.id },
+                                      "data-testid": "offer", "data-contact": c.id,
+                                      "data-offer": msg.offer },
       Omni.el("h2", {}, "Incoming " + c.channel + " — " + (c.attrs && c.attrs.name ? c.attrs.name : "customer"),
               " · expires in ", countdown),
       attrsList(c), Omni.el("h3", {}, "History"), historyList(c), Omni.el("h3", {}, "Conversation so far"),
