@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 
 from router.events import EventType
 from router.gateway.demo import Demo, DemoSettings
-from tests.gateway.stack import Stack, gateway_config
+from tests.gateway.stack import Stack, gateway_config, gateway_yaml
+
+OMNIROUTE = (sys.executable, "-m", "router.cli")
 
 
 async def test_the_demo_routes_and_completes_web_and_whatsapp_contacts(redis_url: str, tenant: str) -> None:
@@ -51,3 +58,72 @@ async def test_the_demo_routes_and_completes_web_and_whatsapp_contacts(redis_url
     # At the end the scripted agents completed what they held and logged off; a3 was never touched.
     assert agent_states["a1"] == agent_states["a2"] == "offline", agent_states
     assert agent_states["a3"] in (None, "offline"), agent_states
+
+
+async def test_omniroute_demo_command_runs_against_a_live_gateway(redis_url: str, tenant: str, tmp_path: Path) -> None:
+    config = tmp_path / "routing.yaml"
+    config.write_text(gateway_yaml(tenant))
+    async with Stack(gateway_config(tenant), redis_url) as s:
+        first_event = await s.store.last_event_id()
+        proc = await asyncio.create_subprocess_exec(
+            *OMNIROUTE,
+            "demo",
+            "--config",
+            str(config),
+            "--url",
+            s.url,
+            "--leave-free",
+            "a3",
+            "--token-prefix",
+            "tok-",
+            "--connector",
+            "wa",
+            "--connector-token",
+            "tok-wa",
+            "--rate",
+            "120",
+            "--pace",
+            "0.03",
+            "--duration",
+            "4",
+            "--report-every",
+            "1",
+            "--seed",
+            "3",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        events = await s.store.read_events(first_event, block_ms=None, count=100_000)
+    text = out.decode()
+    assert proc.returncode == 0, (text, err.decode())
+    assert "2 scripted agents (a1, a2)" in text, text
+    assert re.search(r"demo 00:0\d  arrived [1-9]\d* .* completed [1-9]", text), text
+    assert text.rstrip().endswith("(stopped)"), text
+    assert any(e.type == EventType.CONTACT_COMPLETED for e in events)
+
+
+def test_omniroute_demo_explains_bad_arguments_and_an_unreachable_server(tmp_path: Path) -> None:
+    config = tmp_path / "routing.yaml"
+    config.write_text(gateway_yaml("demo-args"))
+    bad = subprocess.run(
+        [*OMNIROUTE, "demo", "--config", str(config), "--agents", "a1,zz", "--connector", "nope", "--rate", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert "demo: --rate must be above 0" in bad.stderr
+    assert "demo: --agents: no agent 'zz'" in bad.stderr
+    assert "demo: --connector: no connector 'nope'" in bad.stderr
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again below: nothing listens there
+    down = subprocess.run(
+        [*OMNIROUTE, "demo", "--config", str(config), "--url", f"ws://127.0.0.1:{port}", "--connector", "wa"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1
+    assert "is `omniroute serve` running?" in down.stderr, down.stderr
