@@ -10,6 +10,7 @@ from router.store import RedisStore
 
 YAML = """tenant: {tenant}
 channels: {{voice: {{capacity: 1, exclusive: true}}, chat: {{capacity: 3}}, whatsapp: {{capacity: 3}}}}
+routing: {{last_agent: 30}}
 skills: [sales]
 queues:
   sales: {{channels: [voice, chat, whatsapp], skills: {{sales: 1}}, wrapup: 0}}
