@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.gateway.stack import Stack, gateway_config
+from router.config import loads
+from tests.gateway.stack import Stack, gateway_config, gateway_yaml
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -187,7 +188,9 @@ async def test_reject_transfer_and_a_customer_leaving_in_the_browser(
     print(f"\nscreenshots: {tmp_path}")
     errors: list[str] = []
     expect.set_options(timeout=TIMEOUT_MS)
-    async with Stack(gateway_config(tenant), redis_url) as s:
+    with_wrapup = loads(gateway_yaml(tenant).replace("no_answer_delay: 0,", "no_answer_delay: 0, wrapup: 120,"))
+    assert with_wrapup.routing.wrapup == 120
+    async with Stack(with_wrapup, redis_url) as s:
         chat = await new_page(browser, f"{s.http}/chat", errors)
         await chat.get_by_label("Your name").fill("Joao")
         await chat.get_by_label("Topic").select_option("help")
@@ -240,5 +243,12 @@ async def test_reject_transfer_and_a_customer_leaving_in_the_browser(
         await pane.get_by_test_id("pane-complete").click()
         await expect(chat.get_by_test_id("chat-status")).to_contain_text("ended")
         await shots.take(chat, "customer-ended")
-        assert (await s.store.contact(first))["state"] in ("wrapup", "done")
+
+        # Wrap-up (120 s here) can be ended early from the pane.
+        await expect(pane.get_by_test_id("pane-status")).to_contain_text("in wrap-up")
+        assert (await s.store.contact(first))["state"] == "wrapup"
+        await shots.take(desk, "agent-wrapup")
+        await pane.get_by_test_id("pane-end-wrapup").click()
+        await expect(pane).to_have_count(0)
+        assert (await s.store.contact(first)).get("state", "done") == "done"
     assert not errors, errors

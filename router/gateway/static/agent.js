@@ -169,12 +169,15 @@
     } }, Omni.el("label", {}, "Transfer to queue", target), queueList,
        Omni.el("button", { type: "submit", class: "secondary", "data-testid": "pane-transfer" }, "Transfer"));
     const status = Omni.el("p", { class: "muted", "data-testid": "pane-status" });
+    const endWrapup = Omni.el("button", { type: "button", class: "secondary", hidden: true, "data-testid": "pane-end-wrapup",
+                                          onclick: async () => { if (await act("end_wrapup", { contact: c.id })) closePane(c.id); } },
+                              "End wrap-up");
     const card = Omni.el("section", { class: "panel", "data-testid": "pane", "data-contact": c.id,
                                       "aria-label": c.channel + " with " + ((c.attrs && c.attrs.name) || "customer") },
       Omni.el("h2", {}, c.channel + " — " + ((c.attrs && c.attrs.name) || "customer")),
       attrsList(c), Omni.el("details", {}, Omni.el("summary", {}, "History"), historyList(c)),
-      transcript, send, complete, transfer, status);
-    const pane = { card, transcript, seen: new Set(), forms: [send, complete, transfer], status };
+      transcript, send, complete, transfer, Omni.el("div", { class: "row" }, status, endWrapup));
+    const pane = { card, transcript, seen: new Set(), forms: [send, complete, transfer], status, endWrapup };
     panes.set(c.id, pane);
     $("contacts").append(card);
     $("idle").hidden = true;
@@ -202,6 +205,7 @@
     for (const form of pane.forms) for (const field of form.elements) field.disabled = true;
     pane.card.dataset.state = "wrapup";
     pane.status.textContent = "Completed — in wrap-up" + (until ? " until " + Omni.time(until) : "") + ".";
+    pane.endWrapup.hidden = false;
   }
 
   function closePane(contactId) {
