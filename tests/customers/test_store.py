@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from customers.identity import Identifier, InvalidIdentifier
@@ -142,3 +144,22 @@ async def test_the_offer_carries_the_profile_case_and_recent_timeline(customers:
     assert offer["profile"]["identifiers"] == [f"phone:{PHONE}"]
     assert offer["case"]["queue"] == "support"
     assert [e["data"]["text"] for e in offer["timeline"]] == ["line 2", "line 3", "line 4"]
+
+
+async def test_concurrent_contacts_with_the_same_new_number_make_one_customer(redis_url, tenant, clock) -> None:
+    from router.store import connect
+
+    clients = [await connect(redis_url) for _ in range(8)]
+    try:
+        stores = [CustomerStore(c, tenant, clock) for c in clients]
+        got = await asyncio.gather(*(
+            s.identify([Identifier("phone", PHONE), Identifier("email", f"x{i}@example.com")], contact_id=f"k{i}")
+            for i, s in enumerate(stores * 3)
+        ))
+        assert len(set(got)) == 1
+        profile = await stores[0].profile(got[0])
+        assert len(profile.identifiers) == 25  # the number and the 24 emails
+        assert await stores[0].client.zcard(stores[0].keys.all) == 1
+    finally:
+        for c in clients:
+            await c.aclose()
