@@ -41,8 +41,11 @@
   function save() { sessionStorage.setItem(KEY, JSON.stringify(chat)); }
   function status(text) { $("status").textContent = text; }
 
+  // "start-panel", "chat-panel", or "survey-panel" (shown under the ended conversation).
   function show(panel) {
-    for (const p of ["start-panel", "chat-panel", "survey-panel"]) $(p).hidden = p !== panel && !(panel === "survey-panel" && p === "chat-panel");
+    $("start-panel").hidden = panel !== "start-panel";
+    $("chat-panel").hidden = panel === "start-panel";
+    $("survey-panel").hidden = panel !== "survey-panel";
   }
 
   function line(m) {
