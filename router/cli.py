@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     import customers.commands  # noqa: F401
+    import ivr.commands  # noqa: F401
     import router.commands  # noqa: F401  (registers the router's commands)
     import simulations.commands  # noqa: F401  (registers the planners' commands)
     from router.gateway import commands as _gateway_commands  # noqa: F401  (registers demo)
