@@ -51,6 +51,7 @@ SECTION_READERS: dict[str, str] = {
     "gateway": "router.gateway.config:read_section",
     "telephony": "telephony.config:read_section",
     "customers": "customers.config:read_section",
+    "ivr": "ivr.config:read_section",
 }
 ROUTING_KEYS = (
     "strategy",
