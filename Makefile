@@ -31,7 +31,7 @@ demo: ## scripted agents and customers through the running `make run` (ARGS='--r
 	$(VENV)/bin/omniroute demo --config "$${OMNIROUTE_CONFIG:-routing.yaml}" $(ARGS)
 
 test: ## venv + redis-server + redis-tools, then pytest (real Redis) and ruff; fails if no test ran
-	scripts/bootstrap.sh redis-server redis-cli sipp kamailio promtool chromium
+	scripts/bootstrap.sh redis-server redis-cli sipp kamailio promtool chromium espeak-ng sox
 	@status=0; \
 	$(PYTHON) -m pytest $(PYTEST_FLAGS) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests: that is a failure" >&2; fi; \
