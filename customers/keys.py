@@ -14,6 +14,8 @@ those names are listed in :meth:`CustomerKeys.foreign`.
 
 from __future__ import annotations
 
+import hashlib
+
 
 class CustomerKeys:
     def __init__(self, tenant: str) -> None:
@@ -68,3 +70,8 @@ class CustomerKeys:
                 self.contact(c),
             ]
         return out
+
+    def conversation(self, channel: str, sender: str) -> str:
+        """The gateway's open-conversation key of a connector sender (as ``GatewayState.conversation_key``)."""
+        digest = hashlib.sha256(f"{channel}\0{sender}".encode()).hexdigest()[:32]
+        return f"{self.root}conv:{channel}:{digest}"

@@ -21,7 +21,7 @@ from typing import Any
 from redis.exceptions import NoScriptError
 
 from customers.config import CustomersConfig
-from customers.identity import Identifier, identifiers
+from customers.identity import Identifier, InvalidIdentifier, identifiers
 from customers.keys import CustomerKeys
 from customers.timeline import Case, Entry, EntryKind
 from router.errors import OmnirouteError
@@ -114,14 +114,27 @@ class CustomerStore:
 
     # -- identity ---------------------------------------------------------------------------------------
 
-    def parse(self, given: Mapping[str, str] | Iterable[tuple[str, str]] | Iterable[Identifier]) -> list[Identifier]:
-        """Canonical identifiers from raw channel data (``{"phone": "...", "email": ""}``) or parsed ones."""
+    def parse(self, given: Any, *, strict: bool = True) -> list[Identifier]:
+        """Canonical identifiers from raw channel data (``{"phone": "...", "email": ""}``) or parsed ones.
+
+        With ``strict=False`` values that don't parse are left out (logged by kind only) instead of raising.
+        """
         items = list(given.items()) if isinstance(given, Mapping) else list(given)
         if all(isinstance(i, Identifier) for i in items):
-            return list(dict.fromkeys(items))  # type: ignore[arg-type]
-        return identifiers(items, self.config.default_region)  # type: ignore[arg-type]
+            return list(dict.fromkeys(items))
+        if strict:
+            return identifiers(items, self.config.default_region)
+        out: list[Identifier] = []
+        for kind, value in items:
+            try:
+                out += [i for i in identifiers([(kind, value)], self.config.default_region) if i not in out]
+            except InvalidIdentifier as e:
+                log.info("identifier of kind %s left out: %s", e.kind, e.reason)
+        return out
 
-    async def identify(self, given: Any, *, contact_id: str = "", now: float | None = None) -> str:
+    async def identify(
+        self, given: Any, *, contact_id: str = "", now: float | None = None, strict: bool = True
+    ) -> str:
         """The customer these identifiers belong to; a new profile when none is known. Atomic.
 
         Identifiers not yet known are linked to the customer found. When they point at different
@@ -129,9 +142,9 @@ class CustomerStore:
         a person's decision). With no identifier at all, an anonymous profile is made.
 
         Raises:
-            InvalidIdentifier: a value doesn't parse.
+            InvalidIdentifier: a value doesn't parse (with ``strict=False`` it is left out instead).
         """
-        idents = [str(i) for i in self.parse(given)]
+        idents = [str(i) for i in self.parse(given, strict=strict)]
         now = self.clock() if now is None else now
         for _ in range(RETRIES):
             owners = await self.client.hmget(self.keys.index, idents) if idents else []
@@ -399,6 +412,11 @@ class CustomerStore:
         doomed = [key for c in family for key in k.own(c)] + [k.merge(m) for m in sorted(merges)]
         for c in family:
             doomed += k.foreign(c, sorted(contacts))
+        for contact in sorted(contacts):  # a connector's conversation, named by a hash of the sender's address
+            channel, attrs = await self.client.hmget(f"{k.root}contact:{contact}", ["channel", "attrs"])
+            address = _address(attrs)
+            if channel and address:
+                doomed.append(k.conversation(channel, address))
         names = set(family) | contacts
         events = await self._stream_ids(k.events, names, ("cid", "contact"))
         chat = await self._stream_ids(k.chat, names, ("contact",))
@@ -454,6 +472,14 @@ class CustomerStore:
                     out.append(e)
         out.sort(key=lambda e: e.at)
         return out
+
+
+def _address(attrs: str | None) -> str:
+    try:
+        value = json.loads(attrs or "{}")
+    except ValueError:
+        return ""
+    return str(value.get("address") or "") if isinstance(value, dict) else ""
 
 
 def _mentions(contact_json: str, names: set[str]) -> bool:

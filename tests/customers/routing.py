@@ -35,8 +35,10 @@ async def agents_available(store: RedisStore, now: float) -> None:
         await store.set_agent_state(agent, AgentState.AVAILABLE, now)
 
 
-async def arrive(store: RedisStore, contact: str, queue: str, channel: str, customer: str, at: float) -> None:
-    result = await store.enqueue(contact, queue, channel, at, customer=customer)
+async def arrive(
+    store: RedisStore, contact: str, queue: str, channel: str, customer: str, at: float, attrs: dict | None = None
+) -> None:
+    result = await store.enqueue(contact, queue, channel, at, customer=customer, attrs=attrs)
     assert result.ok, result
 
 
@@ -52,9 +54,9 @@ async def answer(store: RedisStore, contact: str, agent: str, at: float) -> None
 
 async def handle(
     store: RedisStore, contact: str, queue: str, channel: str, customer: str, agent: str,
-    at: float, wait: float, talk: float, disposition: str = "", note: str = "",
+    at: float, wait: float, talk: float, disposition: str = "", note: str = "", attrs: dict | None = None,
 ) -> None:
     """A contact arrives at ``at``, is answered after ``wait`` and completed ``talk`` seconds later."""
-    await arrive(store, contact, queue, channel, customer, at)
+    await arrive(store, contact, queue, channel, customer, at, attrs)
     await answer(store, contact, agent, at + wait)
     await store.complete(contact, agent, at + wait + talk, disposition=disposition, note=note)

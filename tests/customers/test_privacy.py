@@ -73,7 +73,9 @@ async def ana_and_bob(client, tenant: str, clock) -> tuple[CustomerStore, RedisS
     await customers.record_survey("k1", 5, channel="chat", agent="a1", now=t + 62)
     clock.now = t + 600
     assert await customers.identify({"whatsapp": PHONE}, contact_id="k2") == ana
-    await routing.handle(router, "k2", "support", "whatsapp", ana, "a1", clock.now, 5, 30)
+    assert (await gateway.claim_conversation("whatsapp", PHONE, "", "k2"))[0]
+    await routing.handle(router, "k2", "support", "whatsapp", ana, "a1", clock.now, 5, 30,
+                         attrs={"connector": "wa", "address": PHONE})
     bob = await customers.identify({"email": "bob@example.com"}, contact_id="k3")
     await routing.arrive(router, "k3", "sales", "chat", bob, clock.now)
     await routing.answer(router, "k3", "a2", clock.now + 5)
@@ -106,7 +108,10 @@ async def test_erase_leaves_no_key_or_value_holding_the_customer(client, tenant,
     held = {k.split(":", 2)[2].split(":")[0] for k, _ in holding(before, needles)}
     assert {"events", "chat", "contact", "transcript", "customer", "cust"} <= held, held
     bob_keys = {k for k, _ in holding(before, ["bob@example.com", "bob's own words"])}
+    conversation = GatewayState(RedisStore(client, routing.config(tenant))).conversation_key("whatsapp", PHONE)
+    assert await client.exists(conversation)
     counts = await customers.erase(ana)
+    assert not await client.exists(conversation)
     assert counts["identifiers"] == 2 and counts["stream_entries"] > 0
     after = await everything(client, tenant)
     assert holding(after, needles) == []

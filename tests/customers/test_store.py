@@ -29,7 +29,10 @@ async def test_a_new_contact_with_a_known_identifier_attaches_to_that_customer(c
     assert profile.identifiers == (Identifier("email", "ana@example.com"), Identifier("phone", PHONE))
     assert await customers.customer_of("k2") == first
     with pytest.raises(InvalidIdentifier, match="phone: not a valid number"):
-        await customers.identify({"phone": "12"})
+        await customers.identify({"phone": "12", "email": "ana@example.com"})
+    # A connector or widget can ask to leave out what doesn't parse instead.
+    assert await customers.identify({"phone": "12", "email": "ana@example.com"}, strict=False) == first
+    assert await customers.identify({"telegram": "@ana"}, strict=False) not in (first, other)  # nothing usable
 
 
 async def test_link_an_identifier_and_refuse_one_taken_by_another_customer(customers: CustomerStore) -> None:
