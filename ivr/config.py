@@ -256,11 +256,15 @@ def read_section(r: Reader, node: YNode | None, path: str, config: Config) -> Iv
     )
 
 
-def _names(r: Reader, node: YNode, path: str) -> dict[str, YNode] | None:
+def _names(r: Reader, node: YNode, path: str, keys: dict[str, YNode] | None = None) -> dict[str, YNode] | None:
+    """A mapping of name -> value node for the well-formed names; ``keys`` gets each name's key node."""
     entries = r.entries(node, path)
     if entries is None:
         return None
-    return {k: v for k, (kn, v) in entries.items() if r.name(kn, at(path, k)) is not None}
+    out = {k: v for k, (kn, v) in entries.items() if r.name(kn, at(path, k)) is not None}
+    if keys is not None:
+        keys.update({k: entries[k][0] for k in out})
+    return out
 
 
 def _languages(r: Reader, f: Fields) -> tuple[str, ...]:
@@ -352,7 +356,8 @@ class _Context:
         f = r.fields(node, path, FLOW_KEYS, required=("start", "nodes"))
         if f is None or "nodes" not in f:
             return None
-        raw = _names(r, f.get("nodes"), f.at("nodes")) or {}
+        self.keys: dict[str, YNode] = {}
+        raw = _names(r, f.get("nodes"), f.at("nodes"), self.keys) or {}
         nodes: dict[str, FlowNode] = {}
         for node_name, n in raw.items():
             built = self.node(node_name, n, at(f.at("nodes"), node_name))
@@ -509,7 +514,7 @@ class _Context:
                     todo.append(target)
         for name in raw:
             if name not in seen:
-                r.problem(raw[name], at(base, name), f"node '{name}' cannot be reached from start '{start}'")
+                r.problem(self.keys[name], at(base, name), f"node '{name}' cannot be reached from start '{start}'")
         # A cycle among nodes that never wait for a digit would spin forever.
         state: dict[str, int] = {}
 
@@ -521,7 +526,7 @@ class _Context:
                     continue
                 if state.get(target) == 1:
                     loop = " -> ".join([*trail[trail.index(target) :], target])
-                    r.problem(raw[target], at(base, target), f"loop without input: {loop} (no menu or collect)")
+                    r.problem(self.keys[target], at(base, target), f"loop without input: {loop} (no menu or collect)")
                 elif target not in state:
                     visit(target, [*trail, target])
             state[name] = 2
