@@ -242,11 +242,14 @@ class CustomerStore:
 
     # -- timeline and case ------------------------------------------------------------------------------
 
-    async def append(self, cid: str, entry: Entry, *, queue: str = "", skills: str = "") -> Started | None:
+    async def append(
+        self, cid: str, entry: Entry, *, queue: str = "", skills: str = "", source: str = ""
+    ) -> Started | None:
         """Add an entry to the customer's timeline (to the profile it was merged into, if it was).
 
         A ``contact.started`` entry continues the customer's case when they are back within the
-        continuity window, else opens a new case; it returns what happened to the case.
+        continuity window, else opens a new case; it returns what happened to the case. ``source``
+        (``"<stream id>-<n>"``) makes it idempotent: an entry not after the last one applied is skipped.
 
         Raises:
             CustomerError: not_found.
@@ -258,8 +261,10 @@ class CustomerStore:
                     k.contact(entry.contact) if entry.contact else k.all, k.case(cid)]
             args = [cid, repr(entry.at), entry.dumps(), self.config.timeline_max, entry.contact, str(entry.kind),
                     repr(self.config.continuity_window), new_id("k"), entry.channel, queue, skills, entry.agent,
-                    int(self.config.retention)]
+                    int(self.config.retention), source]
             reply = await self._eval("append", keys, args)
+            if reply[0] == "dup":
+                return None
             if reply[0] == "ok":
                 log.debug("customer %s: %s entry for contact %s", cid, entry.kind, entry.contact)
                 if entry.kind != EntryKind.CONTACT_STARTED:

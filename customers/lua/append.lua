@@ -5,9 +5,27 @@
 -- ARGV[1] customer id  ARGV[2] now  ARGV[3] entry (JSON)  ARGV[4] timeline max length  ARGV[5] contact id
 -- ARGV[6] entry kind  ARGV[7] continuity window seconds  ARGV[8] id for a new case  ARGV[9] channel
 -- ARGV[10] queue  ARGV[11] skills  ARGV[12] agent  ARGV[13] retention seconds (contact map)
+-- ARGV[14] source position "<ms>-<seq>-<n>" (an event stream id and the entry's index) or "": an entry
+-- whose position is not after the profile's last one was applied already, and is skipped ("dup").
 -- Refusals: not_found, merged.
 local bad = is_live(KEYS[1])
 if bad then return {'err', bad, ''} end
+if ARGV[14] ~= '' then
+  local function parts(p)
+    local t = {}
+    for n in string.gmatch(p, '[0-9]+') do t[#t + 1] = tonumber(n) end
+    return t
+  end
+  local last = redis.call('HGET', KEYS[1], 'last_source')
+  if last then
+    local a, b = parts(ARGV[14]), parts(last)
+    for i = 1, 3 do
+      if a[i] > b[i] then break end
+      if a[i] < b[i] or i == 3 then return {'dup', '', '0'} end
+    end
+  end
+  redis.call('HSET', KEYS[1], 'last_source', ARGV[14])
+end
 local now = tonumber(ARGV[2])
 local entry = ARGV[3]
 local case = hgetall(KEYS[6])
