@@ -146,6 +146,8 @@ class WorkerPool:
         grace = max(2.0, 3 * self.tel.heartbeat)
         while process.returncode is None:
             await asyncio.sleep(grace)
+            if self._stopping:
+                return
             if process.returncode is None and not await self._store.client.exists(key):
                 log.error("telephony worker %d stopped beating for %.1fs: killing it", index, grace)
                 with contextlib.suppress(ProcessLookupError):

@@ -166,12 +166,14 @@ class Worker:
         try:
             await stop.wait()
         finally:
+            started = time.monotonic()
             follow.cancel()
             beat.cancel()
             for caller in list(self.callers.values()):
                 await self._end_contact(caller, "worker_stopped")
             await self.endpoint.stop()
             await self.store.client.delete(worker_key(self.store.keys.prefix, self.id))
+            log.info("telephony worker %s stopped in %.2fs", self.id, time.monotonic() - started)
 
     def _music_on_hold(self) -> str:
         """telephony.music_on_hold (relative to routing.yaml), else the IVR's (``ivr.music_on_hold`` or the one

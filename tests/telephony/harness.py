@@ -21,6 +21,7 @@ from router.store import RedisStore, connect
 from telephony.kamailio import Kamailio
 from telephony.pool import WorkerPool
 from telephony.state import call_key, worker_key
+from tests.support import UNIT
 
 FLOW = "tests.telephony.flows:menu"
 
@@ -156,9 +157,12 @@ class VoiceStack:
         self.stop.set()
         self.router.stop()
         self.tasks[2].cancel()  # the event recorder
-        for task in self.tasks:
+        for task, name in zip(self.tasks, ("router", "worker pool", "event recorder"), strict=True):
             with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, 15)
+                try:
+                    await asyncio.wait_for(task, 20 * UNIT)
+                except TimeoutError:
+                    raise AssertionError(f"the {name} did not stop in {20 * UNIT}s\n{self.worker_logs()}") from None
         await self.client.aclose()
 
     async def _record_events(self) -> None:
@@ -171,6 +175,7 @@ class VoiceStack:
         ]
 
     async def wait_for(self, predicate, timeout: float, what: str):
+        timeout *= UNIT  # OMNIROUTE_TEST_UNIT=3 on a slow or busy machine
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:

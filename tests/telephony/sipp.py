@@ -7,6 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import UNIT
+
 DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_{digit}.pcap"
 AUDIO_PCAP = "/usr/share/sip-tester/g711a.pcap"
 
@@ -210,6 +212,7 @@ class Sipp:
     log: Path
 
     def wait(self, timeout: float) -> int:
+        timeout *= UNIT
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired:
