@@ -180,8 +180,14 @@ async def login(gw: Gateway, peer: Peer, cmd: AgentLogin) -> None:
     )
 
 
-async def contact_detail(gw: Gateway, contact_id: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    """What the agent desktop shows of a contact: channel, queue, wait, attributes, customer, transcript."""
+async def contact_detail(
+    gw: Gateway,
+    contact_id: str,
+    fields: dict[str, str] | None = None,
+    transcript: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What the agent desktop shows of a contact: channel, queue, wait, attributes, customer, transcript
+    (read from Redis unless given)."""
     c = fields if fields is not None else await gw.store.contact(contact_id)
     now = gw.clock()
     try:
@@ -197,14 +203,16 @@ async def contact_detail(gw: Gateway, contact_id: str, fields: dict[str, str] | 
         "attrs": attrs,
         "customer": {"id": c.get("customer", "")},
         "history": [],
-        "transcript": await gw.state.transcript(contact_id),
+        "transcript": transcript if transcript is not None else await gw.state.transcript(contact_id),
     }
 
 
-async def offer_message(gw: Gateway, contact: dict[str, str]) -> str:
+async def offer_message(
+    gw: Gateway, contact: dict[str, str], transcript: list[dict[str, Any]] | None = None
+) -> str:
     """The ``offer`` message for an offered contact (its hash or event snapshot)."""
     expires = float(contact.get("offer_expires") or 0)
-    detail = await contact_detail(gw, contact["id"], contact)
+    detail = await contact_detail(gw, contact["id"], contact, transcript)
     return message(
         "offer", offer=contact.get("offer_id", ""), contact=detail, expires_in=round(max(0.0, expires - gw.clock()), 1)
     )

@@ -28,16 +28,14 @@ import math
 import ssl
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
 from typing import Any
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits import RateLimitItem, RateLimitItemPerSecond
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -112,7 +110,7 @@ class Gateway:
         self.router = RouterClient(store, clock=clock)
         self.state = GatewayState(store)
         self.metrics = Metrics()
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = MovingWindows()
         self.rate = RateLimitItemPerSecond(self.settings.rate_messages, max(1, round(self.settings.rate_per)))
         self.agents: dict[str, Peer] = {}  # agent id -> its connection here
         self.customers: dict[str, set[Peer]] = {}  # contact id -> web-chat connections
@@ -128,6 +126,7 @@ class Gateway:
         self.server: Server | None = None
         self.started = 0.0
         self._tasks: list[asyncio.Task] = []
+        self._transcripts: dict[str, list[dict[str, Any]]] = {}  # contact id -> transcript read ahead
 
     @property
     def port(self) -> int:
@@ -224,6 +223,7 @@ class Gateway:
             pass
         finally:
             self.metrics.connections.labels(endpoint).dec()
+            self.limiter.forget(peer.key)
             try:
                 await self._closed(peer)
             except Exception:
@@ -294,12 +294,35 @@ class Gateway:
                 log.warning("event stream unavailable (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
+            try:
+                await self._prefetch_transcripts(events)
+            except (ConnectionError, OSError):
+                self._transcripts = {}  # each offer reads its own below
             for event in events:
                 last = event.id
                 try:
                     await self._event(event)
                 except Exception:
                     log.exception("delivering event %s", event.type)
+
+    async def _prefetch_transcripts(self, events: list[Event]) -> None:
+        """Read the transcripts of a batch's offers to agents connected here in one round trip.
+
+        The follower delivers in stream order, one event at a time; a Redis round trip per offer made it
+        wait a loop turn for each and limited delivery to a few hundred offers a second under load.
+        """
+        wanted = [
+            e.contact["id"]
+            for e in events
+            if e.type == EventType.CONTACT_OFFERED and e.contact and e.contact.get("agent") in self.agents
+        ]
+        self._transcripts = {}
+        if wanted:
+            pipe = self.state.client.pipeline(transaction=False)
+            for cid in wanted:
+                pipe.lrange(self.state.transcript_key(cid), -200, -1)
+            rows = await pipe.execute()
+            self._transcripts = {c: [json.loads(m) for m in row] for c, row in zip(wanted, rows, strict=True)}
 
     async def _event(self, event: Event) -> None:
         self.metrics.observe(event)
@@ -314,7 +337,7 @@ class Gateway:
             self.open_offer[cid] = offer_id
             peer = self.agents.get(contact.get("agent", ""))
             if peer is not None:
-                await peer.send(await agents.offer_message(self, contact))
+                await peer.send(await agents.offer_message(self, contact, self._transcripts.pop(cid, None)))
         elif cid in self.open_offer and t in agents.OFFER_CLOSERS:
             offer_id = self.open_offer.pop(cid)
             info = self.offers.get(offer_id)
@@ -483,6 +506,35 @@ class Gateway:
         capacity = self.config.channels[channel].capacity if channel in self.config.channels else 1
         servers = max(1, self.serving.get(queue, 0) * capacity)
         return int(math.ceil(position * handle / servers / 60.0) * 60)
+
+
+class MovingWindows:
+    """Per-connection moving-window rate limits, kept in the event loop (the ``hit`` of limits' limiters).
+
+    limits' MemoryStorage runs a thread that scans every key every 10 ms while hits come in: with 10,000
+    connections a scan takes ~10 ms, so it held the GIL about half the time and stalled the event loop
+    (docs/performance.md, "Websockets gateway"). Here a connection's window goes when it closes.
+    """
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = {}
+
+    def hit(self, item: RateLimitItem, key: str) -> bool:
+        """Take one from ``key``'s budget of ``item.amount`` per ``item.get_expiry()`` s; False when spent."""
+        now = time.monotonic()
+        window = self._hits.get(key)
+        if window is None:
+            window = self._hits[key] = deque()
+        since = now - item.get_expiry()
+        while window and window[0] <= since:
+            window.popleft()
+        if len(window) >= item.amount:
+            return False
+        window.append(now)
+        return True
+
+    def forget(self, key: str) -> None:
+        self._hits.pop(key, None)
 
 
 def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
