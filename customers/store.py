@@ -353,13 +353,38 @@ class CustomerStore:
         )
 
     async def for_offer(self, cid: str) -> dict[str, Any]:
-        """What an offer carries: the profile, the open case and the last ``timeline_length`` entries."""
+        """What an offer carries: the profile, the open case and the last ``timeline_length`` entries.
+
+        One round trip after resolving the profile and its family.
+        """
         cid = await self.resolve(cid)
-        case = await self.case(cid)
+        family = await self.family(cid)
+        k, limit = self.keys, self.config.timeline_length
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(k.profile(cid))
+        pipe.smembers(k.ids(cid))
+        pipe.smembers(k.merged(cid))
+        for c in family:
+            pipe.hgetall(k.case(c))
+            pipe.lrange(k.timeline(c), -max(limit, 1), -1)
+        h, ids, merged, *rest = await pipe.execute()
+        cases = [Case.from_hash(x) for x in rest[0::2]]
+        live = [x for x in cases if x is not None]
+        case = max(live, key=lambda x: x.updated_at) if live else None
+        entries = sorted((Entry.loads(t, c) for c, raw in zip(family, rest[1::2], strict=True) for t in raw),
+                         key=lambda e: e.at)
+        profile = Profile(
+            id=cid,
+            created_at=float(h.get("created_at") or 0),
+            updated_at=float(h.get("updated_at") or 0),
+            identifiers=tuple(sorted(Identifier.parse_stored(t) for t in ids)),
+            merged_into=h.get("merged_into", ""),
+            merged=tuple(sorted(merged)),
+        )
         return {
-            "profile": (await self.profile(cid)).to_json(),
+            "profile": profile.to_json(),
             "case": case.to_json() if case else None,
-            "timeline": [e.to_json() for e in await self.timeline(cid, self.config.timeline_length)],
+            "timeline": [e.to_json() for e in (entries[-limit:] if limit else [])],
         }
 
     # -- privacy ----------------------------------------------------------------------------------------
