@@ -387,107 +387,25 @@ class CustomerStore:
             "timeline": [e.to_json() for e in (entries[-limit:] if limit else [])],
         }
 
-    # -- privacy ----------------------------------------------------------------------------------------
+    # -- privacy (customers/privacy.py) ---------------------------------------------------------------
 
     async def export(self, cid: str) -> dict[str, Any]:
         """Everything held about the customer (and profiles merged into it), as JSON-able data."""
-        cid = await self.resolve(cid)
-        family = await self.family(cid)
-        profiles, merges, contacts = [], [], set()
-        for c in family:
-            profiles.append((await self.profile(c)).to_json())
-            contacts |= await self.client.smembers(self.keys.contacts(c))
-            for mid in sorted(await self.client.smembers(self.keys.merges(c))):
-                rec = await self.client.hgetall(self.keys.merge(mid))
-                if rec and rec not in merges:
-                    merges.append(rec)
-        case = await self.case(cid)
-        router = {}
-        for contact in sorted(contacts):
-            h = await self.client.hgetall(f"{self.keys.root}contact:{contact}")
-            transcript = await self.client.lrange(f"{self.keys.root}transcript:{contact}", 0, -1)
-            router[contact] = {"contact": h, "transcript": [json.loads(m) for m in transcript]}
-        return {
-            "customer": cid,
-            "profiles": profiles,
-            "case": case.to_json() if case else None,
-            "timeline": [e.to_json() | {"profile": e.customer} for e in await self.timeline(cid)],
-            "merges": merges,
-            "contacts": router,
-        }
+        from customers import privacy
+
+        return await privacy.export(self, cid)
 
     async def erase(self, cid: str) -> dict[str, int]:
-        """Remove the customer, the profiles merged into it, their contacts' records and transcripts, and
-        every stream entry naming them. Returns counts (keys, identifiers, stream entries).
+        """Remove everything held about the customer; see :func:`customers.privacy.erase`."""
+        from customers import privacy
 
-        Raises:
-            CustomerError: not_found; active (a contact of the customer is still being handled).
-        """
-        cid = await self.resolve(cid)
-        family = await self.family(cid)
-        k = self.keys
-        contacts: set[str] = set()
-        idents: set[str] = set()
-        merges: set[str] = set()
-        for c in family:
-            contacts |= await self.client.smembers(k.contacts(c))
-            idents |= await self.client.smembers(k.ids(c))
-            merges |= await self.client.smembers(k.merges(c))
-        if contacts:
-            active = await self.client.smismember(k.router_contacts, sorted(contacts))
-            if any(active):
-                raise CustomerError("erase", "active", "a contact of this customer is still open; retry after it")
-        # Merge records naming a profile outside the family (the family was merged into someone, then split)
-        # are erased too: they name this customer.
-        doomed = [key for c in family for key in k.own(c)] + [k.merge(m) for m in sorted(merges)]
-        for c in family:
-            doomed += k.foreign(c, sorted(contacts))
-        for contact in sorted(contacts):  # a connector's conversation, named by a hash of the sender's address
-            channel, attrs = await self.client.hmget(f"{k.root}contact:{contact}", ["channel", "attrs"])
-            address = _address(attrs)
-            if channel and address:
-                doomed.append(k.conversation(channel, address))
-        names = set(family) | contacts
-        events = await self._stream_ids(k.events, names, ("cid", "contact"))
-        chat = await self._stream_ids(k.chat, names, ("contact",))
-        plan = {"customers": family, "identifiers": sorted(idents), "events": events, "chat": chat}
-        reply = await self._eval("erase", [k.index, k.all, k.events, k.chat, *dict.fromkeys(doomed)],
-                                 [json.dumps(plan)])
-        counts = {"keys": int(reply[1]), "identifiers": int(reply[2]), "stream_entries": int(reply[3])}
-        log.info("customer %s erased (%d profiles): %s", cid, len(family), counts)
-        return counts
-
-    async def _stream_ids(self, stream: str, names: set[str], fields: tuple[str, ...]) -> list[str]:
-        """Ids of the stream entries whose ``fields`` name one of ``names`` (contact or customer ids)."""
-        out: list[str] = []
-        start = "-"
-        while True:
-            batch = await self.client.xrange(stream, start, "+", count=SCAN_BATCH)
-            for entry_id, f in batch:
-                if any(f.get(x) in names for x in fields) or _mentions(f.get("contact", ""), names):
-                    out.append(entry_id)
-            if len(batch) < SCAN_BATCH:
-                return out
-            start = "(" + batch[-1][0]
+        return await privacy.erase(self, cid)
 
     async def purge(self, now: float | None = None) -> dict[str, int]:
-        """Retention: erase customers idle longer than ``retention_days``; drop older timeline entries of
-        the others. Run it daily (``omniroute customer purge``)."""
-        now = self.clock() if now is None else now
-        cutoff = now - self.config.retention
-        erased = dropped = 0
-        for cid in await self.client.zrangebyscore(self.keys.all, "-inf", f"({cutoff!r}"):
-            try:
-                if await self.client.hget(self.keys.profile(cid), "merged_into"):
-                    continue  # erased with the profile it was merged into
-                await self.erase(cid)
-                erased += 1
-            except CustomerError as e:
-                log.info("purge: customer %s kept (%s)", cid, e.code)
-        async for cid, _ in self.client.zscan_iter(self.keys.all):
-            dropped += int(await self._eval("purge_timeline", [self.keys.timeline(cid)], [repr(cutoff)]))
-        log.info("purge: %d customers erased, %d timeline entries dropped", erased, dropped)
-        return {"erased": erased, "entries_dropped": dropped}
+        """Retention; see :func:`customers.privacy.purge`. Run it daily (``omniroute customer purge``)."""
+        from customers import privacy
+
+        return await privacy.purge(self, self.clock() if now is None else now)
 
     # -- reading for reports ----------------------------------------------------------------------------
 
@@ -502,22 +420,3 @@ class CustomerStore:
                     out.append(e)
         out.sort(key=lambda e: e.at)
         return out
-
-
-def _address(attrs: str | None) -> str:
-    try:
-        value = json.loads(attrs or "{}")
-    except ValueError:
-        return ""
-    return str(value.get("address") or "") if isinstance(value, dict) else ""
-
-
-def _mentions(contact_json: str, names: set[str]) -> bool:
-    if not contact_json:
-        return False
-    try:
-        snapshot = json.loads(contact_json)
-    except ValueError:
-        return False
-    return isinstance(snapshot, dict) and (snapshot.get("customer") in names or snapshot.get("id") in names)
-
