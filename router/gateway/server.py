@@ -121,6 +121,7 @@ class Gateway:
         self.positions: dict[str, tuple[int, int]] = {}  # contact id -> (position, estimate) last sent
         self.handle_times: dict[str, float] = {}  # queue -> moving average of handle time
         self.serving: dict[str, int] = {}  # queue -> agents logged in who serve it
+        self.session_watch = agents.SessionWatch()  # when the ticker next reads every agent session
         self.accepted_at: dict[str, float] = {}  # contact id -> when accepted (for handle times)
         self.latest_stats: dict[str, Any] | None = None
         self.server: Server | None = None
