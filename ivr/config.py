@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from yaml.nodes import MappingNode
 from yaml.nodes import Node as YNode
 
 from router.config._sections import SECONDS, SIP_URI
@@ -202,10 +203,10 @@ class IvrConfig:
 
 
 def read_section(r: Reader, node: YNode | None, path: str, config: Config) -> IvrConfig:
-    """The ``ivr`` section (no flows when absent)."""
+    """The ``ivr`` section (no flows when absent or ``{}``; otherwise ``flows`` is required)."""
     base = IvrConfig()
     here = Path(config.source).resolve().parent if config.source and not config.source.startswith("<") else Path()
-    if is_null(node):
+    if is_null(node) or (isinstance(node, MappingNode) and not node.value):  # absent or {}: no IVR
         return IvrConfig(prompts_dir=str(here / "prompts"), voicemail_dir=str(here / "voicemail"))
     f = r.fields(node, path, KEYS)
     if f is None:

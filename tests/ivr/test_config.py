@@ -150,3 +150,13 @@ def test_unknown_node_type_and_key_are_reported_with_a_suggestion():
     found = {f[1]: f for f in problems(ivr)}
     assert "did you mean 'play'?" in found["ivr.flows.main.nodes.welcome.type"][2]
     assert "did you mean 'max_seconds'?" in found["ivr.flows.main.nodes.voicemail.max_second"][2]
+
+
+def test_an_empty_ivr_section_means_no_flows_and_a_section_without_flows_is_an_error():
+    from router.config.loader import loads
+    from tests.ivr.yamls import BASE
+
+    assert dict(loads(BASE + "ivr: {}\n").ivr.flows) == {}
+    line, path, message = one_problem("ivr:\n  language: en\n")
+    assert (line, path) == (line_of("ivr:\n  language: en\n", "language: en"), "ivr.flows")
+    assert "at least one flow" in message

@@ -228,3 +228,12 @@ def test_a_hangup_ends_the_session(config):
 def test_events_before_start_do_nothing(config):
     s = call(config)
     assert s.digit("1", MONDAY_10) == [] and s.timer(MONDAY_10) == [] and s.prompt_finished(MONDAY_10) == []
+
+
+def test_a_call_without_flows_is_refused_with_a_clear_error():
+    from router.config.loader import loads
+    from router.errors import IvrError
+    from tests.ivr.yamls import BASE
+
+    with pytest.raises(IvrError, match="ivr: no flows configured"):
+        session_for_call(loads(BASE + "ivr: {}\n", "x.yaml"), "+351910000009", "8000")
