@@ -513,7 +513,7 @@ class _Context:
                 if target in raw and target not in seen:
                     seen.add(target)
                     todo.append(target)
-        for name in raw:
+        for name in raw if len(nodes) == len(raw) else ():  # a node with errors hides its branches: no guess
             if name not in seen:
                 r.problem(self.keys[name], at(base, name), f"node '{name}' cannot be reached from start '{start}'")
         # A cycle among nodes that never wait for a digit would spin forever.

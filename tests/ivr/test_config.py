@@ -148,6 +148,7 @@ def test_unknown_node_type_and_key_are_reported_with_a_suggestion():
     ivr = IVR.replace("{type: play, prompt: welcome, next: hours}", "{type: plya, prompt: welcome, next: hours}")
     ivr = ivr.replace("max_seconds: 60", "max_second: 60")
     found = {f[1]: f for f in problems(ivr)}
+    assert len(found) == 2, found  # the nodes after the broken one are not called unreachable
     assert "did you mean 'play'?" in found["ivr.flows.main.nodes.welcome.type"][2]
     assert "did you mean 'max_seconds'?" in found["ivr.flows.main.nodes.voicemail.max_second"][2]
 
