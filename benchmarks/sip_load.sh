@@ -100,6 +100,7 @@ for rate in $RATES; do
     set +e
     (cd "$step" && sipp -sf "$WORK/caller.xml" -i 127.0.0.1 -mi 127.0.0.1 -mp "$MEDIA_PORT" -s ivr \
         -r "$rate" -m "$calls" -l 10000 -nostdin -trace_stat -fd 1 -trace_rtt -rtt_freq 1 \
+        -trace_err -error_file "$step/errors.log" \
         "127.0.0.1:$SIP_PORT" >sipp.log 2>&1)
     set -e
     w1=$(cpu_of "${wp[@]}"); k1=$(cpu_of "${kp[@]}"); t1=$(date +%s.%N)
@@ -125,7 +126,12 @@ EOF
     pool_cpu=$("$PY" -c "print(f'{($w1 - $w0) / $secs:.2f}')")
     kam_cpu=$("$PY" -c "print(f'{($k1 - $k0) / $secs:.2f}')")
     printf '%6s %7s %7s %9s %10s %10s %12s %14s\n' "$rate" "$done_calls" "$failed" "$max_up" "$p50" "$p99" "$pool_cpu" "$kam_cpu"
-    [ "$failed" = 0 ] && best=$rate
+    if [ "$failed" = 0 ]; then
+        best=$rate
+    elif [ -f "$step/errors.log" ]; then  # why calls failed, most frequent first
+        grep -oE "(Aborting call on [a-z ]+|while expecting '[0-9]+'[^,]*|received 'SIP/2.0 [0-9]+ [A-Za-z ]+)" \
+            "$step/errors.log" | sort | uniq -c | sort -rn | head -3 | sed 's/^/         /'
+    fi
 done
 echo
 echo "highest rate with no failed call: ${best:-none} calls/s"
