@@ -50,6 +50,7 @@ OPAQUE_SECTIONS = ("gateway", "telephony", "ivr", "simulation", "customers")
 SECTION_READERS: dict[str, str] = {
     "gateway": "router.gateway.config:read_section",
     "telephony": "telephony.config:read_section",
+    "simulation": "simulations.scenario:read_section",
     "customers": "customers.config:read_section",
     "ivr": "ivr.config:read_section",
 }
