@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from customers.store import CustomerError
 from router.errors import StaleDecision
 from router.events import EventType
 from router.gateway.auth import agent_token_ok
@@ -84,7 +85,7 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
             await gw.store.reject(contact_id, agent_id, cmd.offer, now)
             await peer.ack(cmd.id, "reject", offer=cmd.offer)
     elif isinstance(cmd, AgentMessage):
-        posted = await gw.state.post(cmd.contact, "agent", agent_id, cmd.text, now)
+        posted = await gw.say(cmd.contact, "agent", agent_id, cmd.text, now)
         await peer.ack(cmd.id, "message", contact=cmd.contact, seq=posted.message["seq"])
     elif isinstance(cmd, Complete):
         await _own_contact(gw, agent_id, cmd.contact, cmd.id)
@@ -203,10 +204,20 @@ async def contact_detail(
         "state": c.get("state", ""),
         "waited": round(now - float(c.get("enqueued_at") or now), 1),
         "attrs": attrs,
-        "customer": {"id": c.get("customer", "")},
-        "history": [],
+        **(await customer_view(gw, c.get("customer", ""))),
         "transcript": transcript if transcript is not None else await gw.state.transcript(contact_id),
     }
+
+
+async def customer_view(gw: Gateway, customer: str) -> dict[str, Any]:
+    """The customer's profile, open case and recent timeline across channels (``customers.timeline_length``)."""
+    if not customer:
+        return {"customer": {"id": ""}, "history": []}
+    try:
+        held = await gw.profiles.for_offer(customer)
+    except CustomerError:  # erased meanwhile
+        return {"customer": {"id": customer}, "history": []}
+    return {"customer": {**held["profile"], "case": held["case"]}, "history": held["timeline"]}
 
 
 async def offer_message(

@@ -55,7 +55,7 @@ async def inbound(gw: Gateway, connector: str, cmd: Inbound) -> tuple[str, bool]
     for _ in range(3):
         if seen:
             try:
-                await gw.state.post(seen, "customer", "", cmd.text, now)
+                await gw.say(seen, "customer", "", cmd.text, now)
                 return seen, False
             except Refused as exc:
                 if exc.code not in ("not_found", "illegal_state"):
@@ -68,9 +68,9 @@ async def inbound(gw: Gateway, connector: str, cmd: Inbound) -> tuple[str, bool]
             continue
         attrs = {"connector": connector, "address": cmd.sender, "source": connector}
         identifiers = {"phone": cmd.sender} if cmd.channel in ("whatsapp", "sms") else {cmd.channel: cmd.sender}
-        customer = await gw.identify_customer(new_id, identifiers, cmd.channel)
+        customer, queue = await gw.admit(new_id, identifiers, cmd.channel, queue, chosen=bool(cmd.queue))
         await gw.router.enqueue(queue, cmd.channel, customer=customer, contact_id=new_id, attrs=attrs)
-        await gw.state.post(new_id, "customer", "", cmd.text, now)
+        await gw.say(new_id, "customer", "", cmd.text, now)
         return new_id, True
     raise ProtocolError(ErrorCode.INTERNAL, "could not settle the conversation; send again", id=cmd.id)
 

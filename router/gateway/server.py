@@ -41,6 +41,11 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from customers.config import settings as customer_settings
+from customers.continuity import continuity
+from customers.follow import follow as follow_timelines
+from customers.store import CustomerError, CustomerStore
+from customers.timeline import message as timeline_message
 from router.client import RouterClient
 from router.config.model import Config
 from router.errors import StaleDecision
@@ -50,7 +55,7 @@ from router.gateway.config import GatewayConfig
 from router.gateway.metrics import Metrics
 from router.gateway.peer import Peer
 from router.gateway.protocol import AGENT, CONNECTOR, CUSTOMER, SUPERVISOR, ErrorCode, ProtocolError, parse
-from router.gateway.sessions import GatewayState, Refused
+from router.gateway.sessions import GatewayState, Posted, Refused
 from router.stats import agent_states, queue_stats
 from router.store import RedisStore
 
@@ -109,6 +114,7 @@ class Gateway:
         self.tick = tick
         self.router = RouterClient(store, clock=clock)
         self.state = GatewayState(store)
+        self.profiles = CustomerStore(store.client, config.tenant, clock, customer_settings(config))
         self.metrics = Metrics()
         self.limiter = MovingWindows()
         self.rate = RateLimitItemPerSecond(self.settings.rate_messages, max(1, round(self.settings.rate_per)))
@@ -165,6 +171,7 @@ class Gateway:
                 asyncio.create_task(self._follow_events(events_from), name="gateway-events"),
                 asyncio.create_task(self._follow_chat(chat_from), name="gateway-chat"),
                 asyncio.create_task(self._ticker(), name="gateway-ticker"),
+                asyncio.create_task(self._follow_timelines(), name="gateway-timelines"),
             ]
             log.info("gateway %s listening on %s:%d", self.id, s.host, self.port)
             if ready is not None:
@@ -417,15 +424,60 @@ class Gateway:
         if delivered:
             self.metrics.messages.labels(msg["from"]).inc(delivered)
 
-    # -- customers (issue 7 plugs its identity and timeline in here) --------------------------------------
+    # -- customers: identity, continuity, timeline (customers/) -------------------------------------------
 
-    async def identify_customer(self, contact_id: str, identifiers: dict[str, str], channel: str) -> str:
-        """The customer id a new contact belongs to ('' when unknown)."""
-        return ""
+    async def admit(
+        self, contact_id: str, identifiers: dict[str, str], channel: str, queue: str, *, chosen: bool
+    ) -> tuple[str, str]:
+        """The customer a new contact belongs to, and its queue after continuity.
+
+        A returning customer with an open case continues it; when the channel's continuity rule says
+        ``reuse_queue`` and the customer did not choose a queue, the contact goes to the case's queue.
+        """
+        given = {k: v for k, v in identifiers.items() if v}
+        customer = await self.profiles.identify(given, contact_id=contact_id, strict=False)
+        if not chosen:
+            follow_on = continuity(await self.profiles.case(customer), channel, self.clock(), self.profiles.config)
+            if follow_on.queue in self.config.queues and channel in self.config.queues[follow_on.queue].channels:
+                queue = follow_on.queue
+        return customer, queue
+
+    async def say(self, contact_id: str, kind: str, agent_id: str, text: str, now: float) -> Posted:
+        """Post a message on a contact's conversation and put it in its customer's timeline."""
+        posted = await self.state.post(contact_id, kind, agent_id, text, now)
+        customer, channel = await self.store.client.hmget(self.store.keys.contact(contact_id), ["customer", "channel"])
+        if customer:
+            entry = timeline_message(now, kind, text, channel=channel or "", contact=contact_id, agent=agent_id)
+            try:
+                await self.profiles.append(customer, entry)
+            except CustomerError as exc:  # erased meanwhile: the conversation goes on without a timeline
+                log.info("contact %s: timeline entry skipped (%s)", contact_id, exc.code)
+        return posted
 
     async def record_survey(self, contact_id: str, score: int, now: float) -> None:
-        """A customer's 1-5 satisfaction score for a contact."""
+        """A customer's 1-5 satisfaction score for a contact: the timeline and the metrics."""
+        channel, agent = await self.store.client.hmget(self.store.keys.contact(contact_id), ["channel", "agent"])
+        await self.profiles.record_survey(contact_id, score, channel=channel or "", agent=agent or "", now=now)
         self.metrics.surveys.labels(str(score)).inc()
+
+    async def _follow_timelines(self) -> None:
+        """Contacts' starts, transfers, dispositions, notes and ends into their customers' timelines.
+
+        Every process follows (the store skips entries a profile has already), from the position the
+        processes saved, so nothing is missed while all of them were down.
+        """
+        key = self.store.keys.prefix + "cust:follow_at"
+        after = await self.store.client.get(key) or await self.store.last_event_id()
+        while True:
+            try:
+                moved = await follow_timelines(self.profiles, after, block_ms=1000)
+            except (ConnectionError, OSError) as exc:
+                log.warning("timeline follower: redis unavailable (%s)", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            if moved != after:
+                after = moved
+                await self.store.client.set(key, after)
 
     def _agent_name(self, agent_id: str) -> str | None:
         agent = self.config.agents.get(agent_id)

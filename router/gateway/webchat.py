@@ -65,7 +65,7 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
     else:
         contact_id = _own(peer, cmd)
         if isinstance(cmd, CustomerMessage):
-            posted = await gw.state.post(contact_id, "customer", "", cmd.text, now)
+            posted = await gw.say(contact_id, "customer", "", cmd.text, now)
             await peer.ack(cmd.id, "message", contact=contact_id, seq=posted.message["seq"])
         elif isinstance(cmd, Leave):
             c = await gw.store.contact(contact_id)
@@ -73,7 +73,7 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
             if state in ("queued", "offered"):
                 await gw.store.abandon(contact_id, now, "customer_left")
             elif state == "connected":
-                await gw.state.post(contact_id, "system", "", "The customer left the chat.", now)
+                await gw.say(contact_id, "system", "", "The customer left the chat.", now)
             await peer.ack(cmd.id, "leave", contact=contact_id, abandoned=state in ("queued", "offered"))
         elif isinstance(cmd, Survey):
             if not 1 <= cmd.score <= 5:
@@ -129,7 +129,8 @@ async def _start(gw: Gateway, peer: Peer, cmd: StartChat, now: float) -> None:
     token = secrets.token_urlsafe(24)
     attrs = {"name": cmd.name.strip(), "source": "web"}
     attrs.update((k, v) for k, v in (("email", cmd.email), ("phone", cmd.phone), ("topic", cmd.topic)) if v)
-    customer = await gw.identify_customer(contact_id, {"email": cmd.email, "phone": cmd.phone}, chat.channel)
+    identifiers = {"email": cmd.email, "phone": cmd.phone}
+    customer, queue = await gw.admit(contact_id, identifiers, chat.channel, queue, chosen=bool(cmd.queue or cmd.topic))
     await gw.state.new_chat_session(contact_id, token)
     _attach(gw, peer, contact_id)  # before the enqueue: the agent may join at once
     try:
@@ -137,7 +138,7 @@ async def _start(gw: Gateway, peer: Peer, cmd: StartChat, now: float) -> None:
     except BaseException:
         _detach(gw, peer)
         raise
-    posted = await gw.state.post(contact_id, "customer", "", cmd.text, now)
+    posted = await gw.say(contact_id, "customer", "", cmd.text, now)
     await peer.ack(cmd.id, "start", contact=contact_id, session=token, queue=queue, seq=posted.message["seq"])
 
 

@@ -46,12 +46,14 @@ def gateway_yaml(
     offer_timeout: float = 20,
     reject_delay: float = 0,
     chat_capacity: int = 3,
+    last_agent: float = 0,
     port: int = 0,
     extra: str = "",
 ) -> str:
     return f"""
 tenant: {tenant}
-routing: {{offer_timeout: {offer_timeout}, reject_delay: {reject_delay}, no_answer_delay: 0, max_missed_offers: 100}}
+routing: {{offer_timeout: {offer_timeout}, reject_delay: {reject_delay}, no_answer_delay: 0, max_missed_offers: 100,
+          last_agent: {last_agent}}}
 channels:
   chat: {{capacity: {chat_capacity}}}
   whatsapp: {{capacity: 3}}
