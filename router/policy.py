@@ -34,7 +34,7 @@ import random
 from dataclasses import dataclass
 
 from router.config.model import MaxWaitAction, Queue, Strategy
-from router.lifecycle import AgentState, ContactState
+from router.lifecycle import AgentState
 from router.state import AgentView, ContactView, LaneKey, RoutingState
 from skills.model import meets, merge, proficiency
 
@@ -141,8 +141,8 @@ class RoutingPolicy:
             cursors: list[_Cursor] = []
             order: list[tuple[float, float, int, int]] = []
             for key, heap in list(state.lanes.items()):
-                if not state.free.get((key[0], level)):
-                    continue
+                if not heap or not state.free.get((key[0], level)):
+                    continue  # an empty lane has nothing to restore
                 cursor = _Cursor(key, heap)
                 cursors.append(cursor)  # restored after the level even if it yields nothing
                 c = cursor.head(state, taken)
@@ -311,13 +311,9 @@ class RoutingPolicy:
                 c = state.lane_head(key)
                 if c is not None:
                     best = min(best, self._next_change(state, c, now))
-            for bucket in state.free.values():
-                for a in bucket.values():
-                    if a.backoff_until > now:
-                        best = min(best, a.backoff_until)
-            for c in state.contacts.values():
-                if c.preferred_until > now and c.state == ContactState.QUEUED:
-                    best = min(best, c.preferred_until)
+            for until in (state.next_backoff_end(now), state.next_preference_end(now)):
+                if until is not None:
+                    best = min(best, until)
         return None if best == math.inf else max(best, now)
 
     @staticmethod

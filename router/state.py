@@ -12,7 +12,9 @@ Indexes:
   delays), so the policy only ever looks at a lane's head, and stops at the first head nobody can take.
 - *free agents* per (queue, profile priority): the available agents with room for one more contact on one
   of the queue's channels.
-- heaps of offer expiries, wrap-up ends and max-wait deadlines.
+- heaps of offer expiries, wrap-up ends and max-wait deadlines;
+- the ids of the agents free for at least one queue, and heaps of their back-off ends and of the waiting
+  contacts' last-agent preference ends, so that the next deadline costs no scan of every agent or contact.
 
 Heaps are cleaned lazily: an entry whose contact has moved on is dropped when it reaches the top.
 """
@@ -227,6 +229,9 @@ class RoutingState:
         self.wrapup_ends: list[tuple[float, str]] = []
         self.max_waits: list[tuple[float, str, str]] = []  # (deadline, contact, queue)
         self.waiting = 0  # contacts in state queued
+        self.free_ids: set[str] = set()  # agents in at least one free bucket
+        self.backoffs: list[tuple[float, str]] = []  # (backoff until, agent) of free agents
+        self.preferences: list[tuple[float, str]] = []  # (preferred until, contact) of waiting contacts
         self.finished: dict[str, int] = {}  # recently finished contacts -> last version (late events)
         self.last_offered: dict[str, str] = {}  # queue -> agent last offered one of its contacts
         self.queue_delays: dict[str, tuple[float, ...]] = {
@@ -255,6 +260,8 @@ class RoutingState:
         same = old is not None and old.state == c.state
         if c.state == ContactState.QUEUED:
             self.waiting += 1
+            if c.preferred_until and not (same and old.preferred_until == c.preferred_until):
+                heapq.heappush(self.preferences, (c.preferred_until, c.id))
             if same and old.seq == c.seq and old.lane_key() == c.lane_key() and old.queued_at == c.queued_at:
                 return  # its index entries still stand
             heapq.heappush(self.lanes.setdefault(c.lane_key(), []), (c.seq, c.id))
@@ -311,7 +318,14 @@ class RoutingState:
 
     def is_waiting(self, c: ContactView, lane: LaneKey, seq: int) -> bool:
         """Whether a lane entry still stands for a waiting contact."""
-        return c.state == ContactState.QUEUED and c.seq == seq and c.lane_key() == lane
+        return (
+            c.state == ContactState.QUEUED
+            and c.seq == seq
+            and c.queue == lane[0]
+            and c.channel == lane[1]
+            and c.priority == lane[2]
+            and (encode(c.skills) if c.skills else "") == lane[3]
+        )
 
     def lane_head(self, key: LaneKey) -> ContactView | None:
         """The first waiting contact of a lane, dropping stale entries on the way."""
@@ -335,14 +349,44 @@ class RoutingState:
         if old is not None and old.ver > a.ver:
             return
         self.agents[a.id] = a
+        available = a.state == AgentState.AVAILABLE
+        free = False
         for queue_name, (level, _delay) in spec.queues.items():
             bucket = self.free.get((queue_name, level))
             if bucket is None:
                 bucket = self.free[(queue_name, level)] = FreeAgents()
-            if a.state == AgentState.AVAILABLE and self._has_room_for_queue(a, spec, queue_name):
+            if available and self._has_room_for_queue(a, spec, queue_name):
                 bucket.add(a)
+                free = True
             else:
                 bucket.discard(a.id)
+        if not free:
+            self.free_ids.discard(a.id)
+            return
+        if a.backoff_until and (a.id not in self.free_ids or old is None or old.backoff_until != a.backoff_until):
+            heapq.heappush(self.backoffs, (a.backoff_until, a.id))
+        self.free_ids.add(a.id)
+
+    def next_backoff_end(self, now: float) -> float | None:
+        """The earliest back-off end after ``now`` among free agents (None if none backs off)."""
+        heap = self.backoffs
+        while heap:
+            until, agent_id = heap[0]
+            if until > now and agent_id in self.free_ids and self.agents[agent_id].backoff_until == until:
+                return until
+            heapq.heappop(heap)  # past, or no longer the agent's: never relevant again
+        return None
+
+    def next_preference_end(self, now: float) -> float | None:
+        """The earliest last-agent preference end after ``now`` among waiting contacts (None if none)."""
+        heap = self.preferences
+        while heap:
+            until, cid = heap[0]
+            c = self.contacts.get(cid)
+            if until > now and c is not None and c.state == ContactState.QUEUED and c.preferred_until == until:
+                return until
+            heapq.heappop(heap)
+        return None
 
     def _has_room_for_queue(self, a: AgentView, spec: AgentSpec, queue_name: str) -> bool:
         queue = self.config.queues.get(queue_name)
@@ -367,7 +411,7 @@ class RoutingState:
         return not any(load.get(ch, 0) for ch in self.exclusive)  # and blocks all other work
 
     def any_free(self) -> bool:
-        return any(self.free.values())
+        return bool(self.free_ids)
 
     def queue(self, name: str) -> Queue:
         return self.config.queues[name]
