@@ -64,7 +64,7 @@ def scenario_from_replay(path: str | Path, routing: Config, *, interval: float =
 
 
 def _fail(source: str, line: int, message: str) -> None:
-    raise ConfigError([ConfigProblem(source, line, 0, "", message)])
+    raise ConfigError([ConfigProblem(source, line, 1 if line else 0, "", message)])
 
 
 def _columns(source: str, header: list[str], required: tuple[str, ...], optional: tuple[str, ...]) -> dict[str, int]:
