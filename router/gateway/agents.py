@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from customers.store import CustomerError
 from router.errors import StaleDecision
 from router.events import EventType
+from router.gateway import profiles
 from router.gateway.auth import agent_token_ok
 from router.gateway.peer import Peer
 from router.gateway.protocol import (
@@ -27,11 +28,14 @@ from router.gateway.protocol import (
     Complete,
     EndWrapup,
     ErrorCode,
+    LinkIdentifier,
+    MergeCustomers,
     Ping,
     ProtocolError,
     Reject,
     SetState,
     Transfer,
+    UnmergeCustomers,
     message,
 )
 from router.lifecycle import AgentState
@@ -95,6 +99,8 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         await _own_contact(gw, agent_id, cmd.contact, cmd.id)
         await gw.store.end_wrapup(cmd.contact, agent_id, now)
         await peer.ack(cmd.id, "end_wrapup", contact=cmd.contact)
+    elif isinstance(cmd, LinkIdentifier | MergeCustomers | UnmergeCustomers):
+        await profiles.handle(gw, peer, cmd, agent=agent_id)
     elif isinstance(cmd, Transfer):
         if bool(cmd.queue) == bool(cmd.agent):
             raise ProtocolError(ErrorCode.BAD_FIELD, "'transfer' needs either 'queue' or 'agent'", id=cmd.id)

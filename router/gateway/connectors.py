@@ -13,9 +13,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from router.events import Event, EventType
+from router.gateway import webchat
 from router.gateway.auth import credential_ok
 from router.gateway.peer import Peer
-from router.gateway.protocol import ConnectorLogin, ErrorCode, Inbound, Ping, ProtocolError
+from router.gateway.protocol import ConnectorLogin, ErrorCode, ForwardedSurvey, Inbound, Ping, ProtocolError
 from router.gateway.sessions import Refused
 
 if TYPE_CHECKING:
@@ -41,6 +42,16 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
     if isinstance(cmd, Inbound):
         contact_id, new = await inbound(gw, peer.user, cmd)
         await peer.ack(cmd.id, "inbound", contact=contact_id, new=new)
+    elif isinstance(cmd, ForwardedSurvey):
+        if not 1 <= cmd.score <= 5:
+            raise ProtocolError(ErrorCode.BAD_FIELD, "'survey.score' must be 1 to 5", id=cmd.id)
+        contact = await gw.store.contact(cmd.contact)
+        if not contact:
+            raise ProtocolError(ErrorCode.NOT_FOUND, "no such contact", id=cmd.id)
+        if webchat.connector_of(contact) != peer.user:
+            raise ProtocolError(ErrorCode.FORBIDDEN, "that conversation is not this connector's", id=cmd.id)
+        await gw.record_survey(cmd.contact, cmd.score, gw.clock())
+        await peer.ack(cmd.id, "survey", contact=cmd.contact, score=cmd.score)
 
 
 async def inbound(gw: Gateway, connector: str, cmd: Inbound) -> tuple[str, bool]:

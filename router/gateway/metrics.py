@@ -72,8 +72,23 @@ class Metrics:
         self.surveys = Counter(
             "omniroute_survey_answers", "Customer satisfaction answers by score", ["score"], registry=r
         )
+        self.csat_today = Gauge(
+            "omniroute_csat_today_ratio", "Today's survey answers of 4 or 5 over all answers (UTC day)", registry=r
+        )
+        self.fcr_today = Gauge(
+            "omniroute_fcr_today_ratio",
+            "Today's handled contacts with no repeat contact by the same customer so far (provisional)",
+            registry=r,
+        )
         for outcome in _OFFER_OUTCOMES.values():
             self.offers.labels(outcome)
+
+    def update_today(self, kpis: dict) -> None:
+        """Today's CSAT and FCR (router/gateway/today.py); absent until there is something to count."""
+        if kpis.get("csat") is not None:
+            self.csat_today.set(kpis["csat"])
+        if kpis.get("fcr") is not None:
+            self.fcr_today.set(kpis["fcr"])
 
     def observe(self, event: Event) -> None:
         """Count one lifecycle event."""

@@ -42,10 +42,10 @@ class Peer:
             return False
         return True
 
-    async def push(self, kind: str, **body: Any) -> bool:
-        return await self.send(message(kind, **body))
+    async def push(self, type_: str, /, **body: Any) -> bool:
+        return await self.send(message(type_, **body))
 
-    async def ack(self, request_id: Any, of: str, **body: Any) -> bool:
+    async def ack(self, request_id: Any, of: str, /, **body: Any) -> bool:
         return await self.send(message("ack", id=request_id, of=of, **body))
 
     async def error(self, code: ErrorCode, text: str, request_id: Any = None) -> bool:

@@ -108,6 +108,31 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LinkIdentifier:
+    """Agents and supervisors: add an identifier (phone, email, crm, ...) to a customer's profile."""
+
+    customer: str
+    kind: str
+    value: str
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergeCustomers:
+    """Agents and supervisors: ``other`` was the same person as ``into``; undone with ``unmerge``."""
+
+    into: str
+    other: str
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnmergeCustomers:
+    merge: str
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ping:
     id: Any = None
 
@@ -180,6 +205,15 @@ class SupervisorLogin:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ForwardedSurvey:
+    """A connector forwards a customer's 1-5 answer for a contact of its channel."""
+
+    contact: str
+    score: int
+    id: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ForceState:
     agent: str
     state: str
@@ -205,6 +239,10 @@ Command = (
     | Leave
     | Survey
     | Inbound
+    | ForwardedSurvey
+    | LinkIdentifier
+    | MergeCustomers
+    | UnmergeCustomers
     | ForceState
 )
 
@@ -217,6 +255,9 @@ AGENT: dict[str, type] = {
     "complete": Complete,
     "end_wrapup": EndWrapup,
     "transfer": Transfer,
+    "link": LinkIdentifier,
+    "merge": MergeCustomers,
+    "unmerge": UnmergeCustomers,
     "ping": Ping,
 }
 CUSTOMER: dict[str, type] = {
@@ -227,8 +268,15 @@ CUSTOMER: dict[str, type] = {
     "survey": Survey,
     "ping": Ping,
 }
-CONNECTOR: dict[str, type] = {"login": ConnectorLogin, "inbound": Inbound, "ping": Ping}
-SUPERVISOR: dict[str, type] = {"login": SupervisorLogin, "force_state": ForceState, "ping": Ping}
+CONNECTOR: dict[str, type] = {"login": ConnectorLogin, "inbound": Inbound, "survey": ForwardedSurvey, "ping": Ping}
+SUPERVISOR: dict[str, type] = {
+    "login": SupervisorLogin,
+    "force_state": ForceState,
+    "link": LinkIdentifier,
+    "merge": MergeCustomers,
+    "unmerge": UnmergeCustomers,
+    "ping": Ping,
+}
 
 _WIRE_NAMES = {"sender": "from"}  # Python names that are keywords on the wire
 _MAX_TEXT = 4000  # characters in a chat message
@@ -290,9 +338,9 @@ def _check(kind: str, name: str, value: Any, hint: Any, request_id: Any) -> Any:
     return value
 
 
-def message(kind: str, **body: Any) -> str:
+def message(type_: str, /, **body: Any) -> str:
     """A server message as its JSON text; ``None`` values are left out."""
-    out = {"type": kind}
+    out = {"type": type_}
     out.update((k, v) for k, v in body.items() if v is not None)
     return json.dumps(out, separators=(",", ":"))
 

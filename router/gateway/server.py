@@ -50,7 +50,7 @@ from router.client import RouterClient
 from router.config.model import Config
 from router.errors import StaleDecision
 from router.events import Event, EventType
-from router.gateway import agents, connectors, supervisors, webchat
+from router.gateway import agents, connectors, supervisors, today, webchat
 from router.gateway.config import GatewayConfig
 from router.gateway.metrics import Metrics
 from router.gateway.peer import Peer
@@ -84,6 +84,7 @@ REFUSALS = {
     "unknown_agent": ErrorCode.NOT_FOUND,
     "channel_not_in_queue": ErrorCode.BAD_FIELD,
 }
+KPI_EVERY = 30.0  # seconds between recomputations of today's CSAT and FCR
 DEFAULT_HANDLE_TIME = 300.0  # seconds, until the queue's own completions give an average
 
 
@@ -130,6 +131,7 @@ class Gateway:
         self.session_watch = agents.SessionWatch()  # when the ticker next reads every agent session
         self.accepted_at: dict[str, float] = {}  # contact id -> when accepted (for handle times)
         self.latest_stats: dict[str, Any] | None = None
+        self.today: dict[str, Any] = {}  # CSAT, FCR, ... of the day so far (router/gateway/today.py)
         self.server: Server | None = None
         self.started = 0.0
         self._tasks: list[asyncio.Task] = []
@@ -458,6 +460,7 @@ class Gateway:
         """A customer's 1-5 satisfaction score for a contact: the timeline and the metrics."""
         channel, agent = await self.store.client.hmget(self.store.keys.contact(contact_id), ["channel", "agent"])
         await self.profiles.record_survey(contact_id, score, channel=channel or "", agent=agent or "", now=now)
+        await today.count_survey(self, score, now)
         self.metrics.surveys.labels(str(score)).inc()
 
     async def _follow_timelines(self) -> None:
@@ -487,12 +490,16 @@ class Gateway:
 
     async def _ticker(self) -> None:
         s = self.settings
-        next_stats = 0.0
+        next_stats = next_kpis = 0.0
         while True:
             now = self.clock()
             try:
                 await self.state.beat(self.id, 3 * s.heartbeat)
                 await agents.look_after_sessions(self, now)
+                if now >= next_kpis:
+                    next_kpis = now + KPI_EVERY
+                    self.today = await today.todays_kpis(self, now)
+                    self.metrics.update_today(self.today)
                 if now >= next_stats:
                     next_stats = now + s.stats_every
                     await self._stats(now)
@@ -549,6 +556,7 @@ class Gateway:
             ],
             "agents_by_state": by_state,
             "agents": agents_out,
+            "today": self.today,
         }
         for peer in list(self.supervisors):
             await peer.push("stats", **self.latest_stats)

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from router.gateway import profiles
 from router.gateway.auth import credential_ok
 from router.gateway.peer import Peer
-from router.gateway.protocol import ErrorCode, ForceState, Ping, ProtocolError, SupervisorLogin
+from router.gateway.protocol import (
+    ErrorCode,
+    ForceState,
+    LinkIdentifier,
+    MergeCustomers,
+    Ping,
+    ProtocolError,
+    SupervisorLogin,
+    UnmergeCustomers,
+)
 from router.lifecycle import AgentState
 
 if TYPE_CHECKING:
@@ -37,7 +47,9 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         return
     if not peer.user:
         raise ProtocolError(ErrorCode.NOT_LOGGED_IN, "log in first", id=cmd.id)
-    if isinstance(cmd, ForceState):
+    if isinstance(cmd, LinkIdentifier | MergeCustomers | UnmergeCustomers):
+        await profiles.handle(gw, peer, cmd)
+    elif isinstance(cmd, ForceState):
         if cmd.agent not in gw.config.agents:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no agent {cmd.agent!r}", id=cmd.id)
         try:

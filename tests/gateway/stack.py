@@ -127,9 +127,9 @@ class Peer:
     async def open(cls, url: str, path: str) -> Peer:
         return cls(await websockets.connect(url + path, open_timeout=5))
 
-    async def send(self, kind: str, **body: Any) -> int:
+    async def send(self, type_: str, /, **body: Any) -> int:
         request_id = next(self._ids)
-        await self.ws.send(json.dumps({"type": kind, "id": request_id, **body}))
+        await self.ws.send(json.dumps({"type": type_, "id": request_id, **body}))
         return request_id
 
     async def raw(self, frame: str | bytes) -> None:
@@ -159,9 +159,9 @@ class Peer:
                 return m
             self._unread.append(m)
 
-    async def call(self, kind: str, timeout: float = 5.0, **body: Any) -> dict[str, Any]:
+    async def call(self, type_: str, /, timeout: float = 5.0, **body: Any) -> dict[str, Any]:
         """Send a command and return its ``ack`` (or ``error``) reply."""
-        return await self.reply(await self.send(kind, **body), timeout)
+        return await self.reply(await self.send(type_, **body), timeout)
 
     async def reply(self, request_id: int, timeout: float = 5.0) -> dict[str, Any]:
         """The ``ack`` or ``error`` answering the command sent with ``request_id``."""

@@ -1,0 +1,56 @@
+"""Today's cross-channel KPIs for the wallboard and ``/metrics``: CSAT and first-contact resolution.
+
+CSAT comes from per-day survey counters (``or:{tenant}:kpi:<UTC day>``, kept 8 days) that
+:meth:`Gateway.record_survey` bumps; FCR, repeat rate and handled contacts from today's events through
+:func:`customers.report.build_report`, the code behind ``omniroute report``. Today's FCR is provisional:
+a contact counts as resolved until its customer comes back within ``customers.fcr_days``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from customers.report import ALL, build_report
+
+if TYPE_CHECKING:
+    from router.gateway.server import Gateway
+
+KEEP = 8 * 86400
+
+
+def day_start(now: float) -> float:
+    moment = datetime.fromtimestamp(now, UTC)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC).timestamp()
+
+
+def kpi_key(gw: Gateway, now: float) -> str:
+    return f"{gw.store.keys.prefix}kpi:{datetime.fromtimestamp(now, UTC):%Y-%m-%d}"
+
+
+async def count_survey(gw: Gateway, score: int, now: float) -> None:
+    key = kpi_key(gw, now)
+    pipe = gw.store.client.pipeline(transaction=True)
+    pipe.hincrby(key, "surveys", 1)
+    pipe.hincrby(key, "satisfied", 1 if score >= 4 else 0)
+    pipe.hincrby(key, "score_sum", score)
+    pipe.expire(key, KEEP)
+    await pipe.execute()
+
+
+async def todays_kpis(gw: Gateway, now: float) -> dict[str, Any]:
+    counters = await gw.store.client.hgetall(kpi_key(gw, now))
+    surveys = int(counters.get("surveys", 0))
+    start = day_start(now)
+    events = await gw.store.events_between(f"{int(start * 1000)}-0")
+    rows = build_report(events, [], start, now + 1, gw.profiles.config.fcr_days)
+    overall = next((r for r in rows if r.channel == ALL and r.queue == ALL), None)
+    return {
+        "surveys": surveys,
+        "csat": int(counters.get("satisfied", 0)) / surveys if surveys else None,
+        "csat_mean": int(counters.get("score_sum", 0)) / surveys if surveys else None,
+        "contacts": overall.contacts if overall else 0,
+        "handled": overall.handled if overall else 0,
+        "fcr": overall.fcr if overall else None,
+        "repeat_rate": overall.repeat_rate if overall else None,
+    }
