@@ -178,28 +178,36 @@ class SimLifecycle:
         return new
 
     def _load(self, a: AgentView, channel: str, delta: int, now: float, *, idle: bool = False) -> None:
-        load = dict(a.load)
-        load[channel] = load.get(channel, 0) + delta
-        if not load[channel]:
+        load = a.load.copy()
+        n = load.get(channel, 0) + delta
+        if n:
+            load[channel] = n
+        else:
             del load[channel]
-        changes = {"idle_since": now} if idle and not load else {}
-        a = a.copy(load=load, ver=a.ver + 1, **changes)
+        a = a.copy(load=load, ver=a.ver + 1)  # a fresh view: set before it is put, never after
+        if idle and not load:
+            a.idle_since = now
         self.state.put_agent(a)
         self._account(a, now)
 
     def _account(self, a: AgentView, now: float) -> None:
         """Open or close the agent's busy period (holding work) and staffed period (available or holding
         work: an agent finishing a call after its shift is still at work), counted within the horizon."""
+        aid = a.id
         busy = bool(a.load)
         staffed = busy or a.state == AgentState.AVAILABLE
-        for on, since, total in (
-            (busy, self._busy_since, self.result.agent_busy),
-            (staffed, self._staffed_since, self.result.agent_staffed),
-        ):
-            if on and a.id not in since:
-                since[a.id] = now
-            elif not on and a.id in since:
-                total[a.id] += self._within_horizon(since.pop(a.id), now)
+        since = self._busy_since
+        if busy:
+            if aid not in since:
+                since[aid] = now
+        elif aid in since:
+            self.result.agent_busy[aid] += self._within_horizon(since.pop(aid), now)
+        since = self._staffed_since
+        if staffed:
+            if aid not in since:
+                since[aid] = now
+        elif aid in since:
+            self.result.agent_staffed[aid] += self._within_horizon(since.pop(aid), now)
 
     def _within_horizon(self, start: float, end: float) -> float:
         horizon = self.result.horizon
