@@ -175,22 +175,18 @@ def test_defaults_follow_routing_and_channels():
     assert config.source == "<string>"
 
 
-def test_names_are_text_merge_keys_work_and_later_sections_are_kept():
+def test_names_are_text_and_merge_keys_work():
     config = loads(
         "channels: {voice: &ch {capacity: 1}, chat: {<<: *ch, capacity: 3}}\n"
         "skills: [no, '01']\n"
         "queues: {q: {channel: voice, skills: {no: 2}}}\n"
         "profiles: {p: {queues: [q]}}\n"
         "agents: [{id: 007, skills: {'01': 3}, channels: [voice], profile: p}]\n"
-        "ivr: {menu: {1: sales, options: [a, {b: 2}]}}\n"
     )
     assert config.skills == ("no", "01")  # not False and 1
     assert config.channels["chat"].capacity == 3
     assert list(config.agents) == ["007"]
     assert config.profiles["p"].queues[0].queue == "q"
-    assert config.ivr["menu"] == {"1": "sales", "options": ["a", {"b": 2}]}
-    with pytest.raises(TypeError):
-        config.ivr["x"] = 1  # type: ignore[index]
 
 
 # Problems: each names the file, line, column and key path
