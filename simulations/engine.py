@@ -17,6 +17,7 @@ queue's wrap-up time; shifts log agents in and out and breaks set them away.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import random
@@ -71,7 +72,20 @@ class Simulation:
         heapq.heappush(self._events, (at, self._seq, kind, payload))
 
     def run(self) -> RunResult:
-        """Simulate until every contact has finished (or nothing more can happen)."""
+        """Simulate until every contact has finished (or nothing more can happen).
+
+        The cyclic garbage collector is paused meanwhile: the loop makes no reference cycles, and the
+        collector's repeated passes over the growing records only cost time (a few per cent here).
+        """
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if paused:
+                gc.enable()
+
+    def _run(self) -> RunResult:
         for arrival in self.arrivals:
             self.schedule(arrival.at, ARRIVE, arrival)
         arrivals_left = len(self.arrivals)
