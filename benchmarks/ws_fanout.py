@@ -47,6 +47,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SECRET_ENV = "OMNIROUTE_TOKEN_SECRET"
+# --gc-log: omniroute serve run with a callback that logs every garbage collection of 5 ms or more.
+GC_LOGGER = """
+import gc, sys, time
+from router.cli import main
+started = {}
+def log(phase, info):
+    if phase == "start":
+        started["t"] = time.perf_counter()
+    elif started:
+        took = time.perf_counter() - started.pop("t")
+        if took >= 0.005:
+            print(f"gc generation {info['generation']} took {took * 1000:.0f} ms at {time.time():.3f}", flush=True)
+gc.callbacks.append(log)
+sys.exit(main(sys.argv[1:]))
+"""
 PROFILE_FORMATS = {".svg": "flamegraph", ".json": "speedscope"}  # anything else: collapsed stacks (text)
 
 
@@ -246,6 +261,7 @@ def main() -> None:
         help="record omniroute serve with py-spy during the traffic into this file (.svg flame graph, .json "
         "speedscope, else collapsed stacks); needs .venv/bin/pip install py-spy",
     )
+    parser.add_argument("--gc-log", action="store_true", help="log garbage collections of 5 ms or more (serve log)")
     parser.add_argument("--samples", help="write every offer's enqueue wall time and latency (CSV) to this file")
     args = parser.parse_args()
 
@@ -271,8 +287,9 @@ def main() -> None:
     print(f"ws_fanout: {args.agents} agents, {args.rate:g} contacts/s for {args.warmup:g}+{args.duration:g} s, "
           f"{args.clients} client processes, heartbeat {args.heartbeat:g} s, stats_every {args.stats_every:g} s; "
           f"load average {os.getloadavg()[0]:.2f}; work dir {work}")
+    command = ["serve", "--config", str(config_path), "--redis", redis_url]
     serve = subprocess.Popen(
-        [str(ROOT / ".venv/bin/omniroute"), "serve", "--config", str(config_path), "--redis", redis_url],
+        [sys.executable, "-c", GC_LOGGER, *command] if args.gc_log else [str(ROOT / ".venv/bin/omniroute"), *command],
         env={**os.environ, SECRET_ENV: secret},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -352,6 +369,10 @@ def main() -> None:
         print(f"  CPU s/s: omniroute serve {cpu_serve:.2f}, redis {cpu_redis:.2f}, clients {cpu_clients:.2f}; "
               f"load average {load0[0]:.2f} -> {load1[0]:.2f}")
         verdict = "met" if percentile(ms, 99) < 20 else "NOT met"
+        if args.gc_log:
+            pauses = [float(line.split()[4]) for line in log.read_text().splitlines() if line.startswith("gc gen")]
+            print(f"  garbage collections of 5 ms or more in omniroute serve: {len(pauses)}, longest "
+                  f"{max(pauses, default=0):.0f} ms, {sum(pauses) / 1000:.1f} s in all (see {log})")
         print(f"  target p99 < 20 ms at {args.rate:g}/s with {args.agents} agents: {verdict}")
     finally:
         stop.set()
