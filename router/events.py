@@ -36,6 +36,7 @@ class EventType(StrEnum):
     CONTACT_TRANSFERRED = "contact.transferred"
     CONTACT_REQUEUED = "contact.requeued"
     CONTACT_OVERFLOWED = "contact.overflowed"
+    CONTACT_CALLBACK_REQUESTED = "contact.callback_requested"  # a queued caller left a number; keeps its place
     AGENT_STATE_CHANGED = "agent.state_changed"
 
 

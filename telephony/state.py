@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import socket
 
-SCRIPTS = ("tel_beat", "tel_hold", "tel_cdr", "tel_claim")
+SCRIPTS = ("tel_beat", "tel_hold", "tel_cdr", "tel_claim", "tel_callback")
 HOLD_TTL = 86400  # bounds a worker's contacts set nobody cleans
 CDR_TTL = 86400
 DEFAULT_FLOW = "ivr.flow:session_for_call"  # module:function(config, caller_id, called) -> FlowSession

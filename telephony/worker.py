@@ -30,12 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from customers.config import settings as customer_settings
+from customers.continuity import continuity
+from customers.store import CustomerStore
 from ivr.actions import Callback, Enqueue, Hangup, Play, Record, StopPlay, Transfer, Wait
+from ivr.announce import Announcer, QueueStatus
 from router.client import RouterClient
 from router.config.loader import load
 from router.config.model import Config
 from router.errors import StaleDecision
 from router.events import Event, EventType
+from router.state import agent_queues
+from router.stats import agent_states
 from router.store import RedisStore, connect
 from skills.model import SkillRequirement
 from telephony import endpoint as sip
@@ -111,6 +117,9 @@ class Caller:
     gone: asyncio.Event = field(default_factory=asyncio.Event)  # the caller's leg has ended
     path: list[str] = field(default_factory=list)  # digits pressed in the IVR
     stats: dict[str, str] = field(default_factory=dict)
+    customer: str | None = None  # the customer profile (customers/), once identified
+    announcer: Announcer | None = None  # position and wait announcements while queued
+    prompt_done: asyncio.Event | None = None  # set when the announcement prompt playing now ends
 
 
 class Worker:
@@ -141,6 +150,10 @@ class Worker:
         self.endpoint: sip.SipEndpoint | None = None
         self._tasks: set[asyncio.Task] = set()
         store.add_scripts("telephony", SCRIPTS)
+        self.profiles = CustomerStore(store.client, config.tenant, clock, customer_settings(config))
+        self.accepted_at: dict[str, float] = {}  # contact -> when an agent accepted it
+        self.handle_times: dict[str, list[float]] = {}  # queue -> its last 20 handle times (for the estimate)
+        self._serving_cache: tuple[float, dict[str, int]] = (0.0, {})  # (read at, queue -> agents logged in)
 
     # -- running ------------------------------------------------------------------------------------
 
@@ -234,16 +247,20 @@ class Worker:
             return
         if isinstance(event, sip.MediaReady):
             if caller.flow is not None:
-                self._spawn(self._feed(caller, lambda now: caller.flow.start(now)))
+                self._spawn(self._begin(caller))
         elif isinstance(event, sip.Digit):
             if caller.recording is not None:  # a digit ends a recording
                 self._spawn(self._recorded(caller))
             elif caller.state == "ivr":
                 caller.path.append(event.digit)
                 self._spawn(self._feed(caller, lambda now: caller.flow.digit(event.digit, now)))
+            elif caller.state == "queued" and caller.announcer is not None:
+                self._spawn(self._queued_digit(caller, event.digit))
         elif isinstance(event, sip.PromptFinished):
             if event.token == caller.prompt_token and caller.state == "ivr":
                 self._spawn(self._feed(caller, lambda now: caller.flow.prompt_finished(now)))
+            elif event.token == caller.prompt_token and caller.prompt_done is not None:
+                caller.prompt_done.set()
         elif isinstance(event, sip.Ended):
             self.callers.pop(event.leg, None)
             self._keep_stats(caller, "caller", event.stats)
@@ -322,7 +339,7 @@ class Worker:
         await self.endpoint.run(self.endpoint.stop_recording, caller.leg)
         attrs = {**self._attrs(caller, record.attrs), "voicemail": record.path}
         try:
-            await self.router.enqueue(record.queue, "voice", customer=caller.caller_id, attrs=attrs)
+            await self.router.enqueue(record.queue, "voice", customer=await self._customer(caller), attrs=attrs)
         except StaleDecision as exc:
             log.error("call %s: voicemail contact refused by %s (%s)", caller.contact_id, record.queue, exc)
         await self._feed(caller, lambda now: caller.flow.recording_finished(record.path, now))
@@ -348,7 +365,7 @@ class Worker:
             await self.router.enqueue(
                 action.queue,
                 action.channel,
-                customer=caller.caller_id,
+                customer=await self._customer(caller),
                 contact_id=caller.contact_id,
                 priority=action.priority,
                 skills=skills,
@@ -363,11 +380,121 @@ class Worker:
         self.by_contact[caller.contact_id] = caller
         await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
         log.info("call %s queued in %s", caller.contact_id, action.queue)
+        ivr = self.config.ivr
+        if getattr(ivr, "announce", None) is not None:
+            language = action.language or getattr(ivr, "language", "") or "en"
+            caller.announcer = Announcer(ivr, action.queue, language, caller.caller_id, dict(action.attrs))
+            self._spawn(self._announce(caller))
 
     async def _callback(self, caller: Caller, action: Callback) -> None:
         attrs = {**self._attrs(caller, action.attrs), "callback": action.number}
-        await self.router.enqueue(action.queue, "voice", customer=caller.caller_id, attrs=attrs)
+        await self.router.enqueue(action.queue, "voice", customer=await self._customer(caller), attrs=attrs)
         caller.state = "ended"
+        await self.endpoint.run(self.endpoint.hangup, caller.leg)
+
+    # -- customers, continuity, announcements -------------------------------------------------------
+
+    async def _customer(self, caller: Caller) -> str:
+        """The caller's customer profile, by caller ID (never the raw number as an id)."""
+        if caller.customer is None:
+            given = {"sip": caller.caller_id} if caller.caller_id else {}
+            caller.customer = await self.profiles.identify(given, contact_id=caller.contact_id, strict=False)
+        return caller.customer
+
+    async def _begin(self, caller: Caller) -> None:
+        """Start the call: a caller whose open case says so skips the menu and goes to the case's queue
+        (``customers.continuity.voice.reuse_queue``); everyone else hears the IVR."""
+        follow_on = None
+        if self.profiles.config.rule("voice").reuse_queue:
+            customer = await self._customer(caller)
+            follow_on = continuity(await self.profiles.case(customer), "voice", self.clock(), self.profiles.config)
+        if follow_on is not None and follow_on.queue in self.config.queues:
+            log.info("call %s continues case %s: straight to %s", caller.contact_id, follow_on.case.id, follow_on.queue)
+            async with caller.lock:
+                await self._enqueue(caller, Enqueue(queue=follow_on.queue, attrs={"continued_case": follow_on.case.id}))
+            return
+        await self._feed(caller, lambda now: caller.flow.start(now))
+
+    def _note_handle_time(self, event: Event, contact_id: str) -> None:
+        if event.type == EventType.CONTACT_ACCEPTED:
+            self.accepted_at[contact_id] = event.at
+        elif event.type == EventType.CONTACT_COMPLETED and contact_id in self.accepted_at:
+            queue = (event.contact or {}).get("queue", "")
+            times = self.handle_times.setdefault(queue, [])
+            times.append(event.at - self.accepted_at.pop(contact_id))
+            del times[:-20]
+
+    async def _serving(self, queue: str) -> int:
+        """Agents logged in (not offline) who serve ``queue``; read at most every 5 s."""
+        read_at, serving = self._serving_cache
+        if self.clock() - read_at > 5.0:
+            serving = {}
+            for agent_id, view in (await agent_states(self.store)).items():
+                if str(view.state) != "offline":
+                    for q in agent_queues(self.config, self.config.agents[agent_id]):
+                        serving[q] = serving.get(q, 0) + 1
+            self._serving_cache = (self.clock(), serving)
+        return serving.get(queue, 0)
+
+    async def _announce(self, caller: Caller) -> None:
+        """While the caller waits: each second, ask the announcer; play what it says over paused music."""
+        key = self.store.keys.queue
+        while caller.state == "queued" and caller.announcer is not None:
+            await asyncio.sleep(1.0)
+            if caller.state != "queued" or caller.announcer is None:
+                return
+            rank = await self.store.client.zrank(key(caller.queue), caller.contact_id)
+            if rank is None:
+                continue
+            status = QueueStatus(
+                position=rank + 1,
+                handle_times=tuple(self.handle_times.get(caller.queue, ())),
+                agents=await self._serving(caller.queue),
+            )
+            plays = [a for a in caller.announcer.tick(self.clock(), status) if isinstance(a, Play)]
+            if plays:
+                await self._speak(caller, plays)
+
+    async def _speak(self, caller: Caller, plays: list[Play]) -> None:
+        ep = self.endpoint
+        async with caller.lock:
+            if caller.state != "queued":
+                return
+            await ep.run(ep.hold_music, caller.leg, False)
+            for play in plays:
+                caller.prompt_done = asyncio.Event()
+                caller.prompt_token = await ep.run(ep.play, caller.leg, play.path)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(caller.prompt_done.wait(), 30.0)
+                if caller.state != "queued":
+                    return
+            caller.prompt_done = None
+            await ep.run(ep.hold_music, caller.leg, True)
+
+    async def _queued_digit(self, caller: Caller, digit: str) -> None:
+        """A digit while queued: the callback key keeps the caller's place and hangs up."""
+        assert caller.announcer is not None
+        for action in caller.announcer.digit(digit, self.clock()):
+            if isinstance(action, StopPlay):
+                if caller.prompt_done is not None:
+                    caller.prompt_done.set()
+                await self.endpoint.run(self.endpoint.stop_play, caller.leg)
+            elif isinstance(action, Callback):
+                await self._callback_in_place(caller, action)
+
+    async def _callback_in_place(self, caller: Caller, action: Callback) -> None:
+        """The contact stays in line where it is, with the number to ring (``tel_callback``); the worker lets
+        the caller go without abandoning it. When an agent accepts it, a worker rings the caller back."""
+        keys = [self.store.keys.contact(caller.contact_id), self.store.keys.events]
+        reply = await self.store.eval("tel_callback", keys, [action.number, repr(self.clock()), self.store.maxlen])
+        if reply[0] != "ok":
+            log.info("call %s: callback refused (%s); the caller stays on the line", caller.contact_id, reply[1])
+            return
+        log.info("call %s: callback requested; the contact keeps its place in %s", caller.contact_id, caller.queue)
+        caller.state = "ended"
+        caller.announcer = None
+        self.by_contact.pop(caller.contact_id, None)
+        await self._hold(caller, False)
         await self.endpoint.run(self.endpoint.hangup, caller.leg)
 
     async def _hold(self, caller: Caller, on: bool) -> None:
@@ -389,6 +516,7 @@ class Worker:
             try:
                 async for event in self.router.subscribe(types=types):
                     cid = (event.contact or {}).get("id", "")
+                    self._note_handle_time(event, cid)
                     caller = self.by_contact.get(cid)
                     if caller is not None:
                         self._spawn(self._router_event(caller, event))

@@ -1,0 +1,84 @@
+"""While queued, over real SIP: announcements play, and the callback key keeps the caller's place.
+
+sipp callers through Kamailio to the pjsua2 workers running the real flow and announcer (see
+tests/ivr/test_sip_flow.py for the stack and sipp's digit quirks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from ivr.prompts import build
+from router.config.loader import load
+from router.events import EventType
+from tests.telephony import harness, sipp
+from tests.telephony.harness import VoiceStack
+
+IVR = """
+ivr:
+  languages: [en]
+  announce: {frequency: 60, min_frequency: 15, callback_key: "9"}
+  prompts:
+    main: {en: For sales press 2.}
+    position_is: {en: You are number}
+    in_line: {en: in line.}
+    you_are_next: {en: You are next.}
+    wait_is: {en: Your estimated wait is}
+    minute: {en: minute.}
+    minutes: {en: minutes.}
+    callback_offer: {en: "To be called back without losing your place, press 9."}
+  flows:
+    main:
+      start: main_menu
+      nodes:
+        main_menu: {type: menu, prompt: main, options: {"2": sales}, fallback: sales}
+        sales: {type: queue, queue: sales}
+"""
+
+
+def _stack(tmp_path, redis_url, tenant, monkeypatch) -> VoiceStack:
+    monkeypatch.setattr(harness, "FLOW", "ivr.flow:session_for_call")
+    stack = VoiceStack(tmp_path, redis_url, tenant, monkeypatch)
+    path = tmp_path / "routing.yaml"
+    path.write_text(path.read_text() + IVR)
+    stack.config = load(path)
+    build(stack.config.ivr)
+    return stack
+
+
+async def test_callback_key_while_queued_keeps_the_callers_place(tmp_path, redis_url, tenant, monkeypatch):
+    async with _stack(tmp_path, redis_url, tenant, monkeypatch) as stack:
+        first = sipp.start_sipp(
+            sipp.caller("29", hold_ms=3000, caller_id="+15550111"), tmp_path, "first", target=stack.target,
+            media_port=stack.ports.media,
+        )  # fmt: skip
+        try:
+            arrived = await stack.wait_event(EventType.CONTACT_ARRIVED, 30)
+            contact = arrived.contact["id"]
+            second = sipp.start_sipp(
+                sipp.caller("2", hold_ms=6000, caller_id="+15550222"), tmp_path, "second", target=stack.target,
+                media_port=stack.ports.media + 10,
+            )  # fmt: skip
+            try:
+                marked = await stack.wait_event(EventType.CONTACT_CALLBACK_REQUESTED, 20, contact)
+                later = await stack.wait_for(
+                    lambda: [e for e in stack.of_type(EventType.CONTACT_ARRIVED) if e.contact["id"] != contact],
+                    30, "the second caller's arrival",
+                )  # fmt: skip
+                await asyncio.to_thread(first.wait, 30)
+                assert "unexpected BYE" in first.output()  # the worker let the first caller go
+                assert await asyncio.to_thread(second.wait, 30) == 0, second.output()
+            finally:
+                second.stop()
+        finally:
+            first.stop()
+        attrs = json.loads(marked.contact["attrs"])
+        assert attrs["callback"] == "+15550111"
+        assert stack.of_type(EventType.CONTACT_ABANDONED, contact) == []  # not an abandon
+        fields = await stack.store.contact(contact)
+        assert fields["state"] == "queued"
+        assert float(fields["enqueued_at"]) == float(arrived.contact["enqueued_at"])  # its original place
+        assert float(fields["enqueued_at"]) < float(later[0].contact["enqueued_at"])
+        queued = await stack.store.queue_ids("sales")
+        assert queued[0] == contact, "the callback is still ahead of the caller who came after it"
