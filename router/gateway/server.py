@@ -133,6 +133,7 @@ class Gateway:
         self.accepted_at: dict[str, float] = {}  # contact id -> when accepted (for handle times)
         self.latest_stats: dict[str, Any] | None = None
         self.today: dict[str, Any] = {}  # CSAT, FCR, ... of the day so far (router/gateway/today.py)
+        self.kpis_stale = False  # a survey or a completion since: recompute within 2 s, not 30
         self.server: Server | None = None
         self.started = 0.0
         self._tasks: list[asyncio.Task] = []
@@ -367,6 +368,8 @@ class Gateway:
                         if t == EventType.CONTACT_OFFER_REVOKED
                         else reason,
                     )
+        if t == EventType.CONTACT_COMPLETED:
+            self.kpis_stale = True
         if t == EventType.CONTACT_ACCEPTED:
             self.accepted_at[cid] = event.at
         elif t == EventType.CONTACT_COMPLETED and cid in self.accepted_at:
@@ -464,6 +467,7 @@ class Gateway:
         channel, agent = await self.store.client.hmget(self.store.keys.contact(contact_id), ["channel", "agent"])
         await self.profiles.record_survey(contact_id, score, channel=channel or "", agent=agent or "", now=now)
         await today.count_survey(self, score, now)
+        self.kpis_stale = True
         self.metrics.surveys.labels(str(score)).inc()
 
     async def _follow_timelines(self) -> None:
@@ -499,8 +503,8 @@ class Gateway:
             try:
                 await self.state.beat(self.id, 3 * s.heartbeat)
                 await agents.look_after_sessions(self, now)
-                if now >= next_kpis:
-                    next_kpis = now + KPI_EVERY
+                if now >= next_kpis or (self.kpis_stale and now >= next_kpis - KPI_EVERY + 2.0):
+                    next_kpis, self.kpis_stale = now + KPI_EVERY, False
                     self.today = await today.todays_kpis(self, now)
                     self.metrics.update_today(self.today)
                 if now >= next_stats:

@@ -168,6 +168,8 @@ async def test_customer_and_agent_chat_in_the_browser_and_the_wallboard_follows(
         assert record["channel"] == "chat" and record["queue"] == "sales", record
         assert record.get("disposition") == "sold", record
         await expect(board.get_by_test_id("wb-answered-sales")).to_have_text("1")
+        await expect(board.get_by_test_id("wb-csat")).to_have_text("100%")  # one survey, a 5
+        await expect(board.get_by_test_id("wb-fcr")).to_have_text("100%")  # handled, no repeat contact yet
         await shots.take(board, "wallboard-answered")
 
         # The agent takes a break; the wallboard shows it.

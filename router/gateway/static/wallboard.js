@@ -40,6 +40,11 @@
   function draw(stats) {
     $("updated").textContent = "updated " + new Date(stats.at * 1000).toLocaleTimeString();
     for (const s of ["available", "busy", "away", "offline"]) $("n-" + s).textContent = stats.agents_by_state[s] || 0;
+    const today = stats.today || {};
+    const pct = (x) => (x === null || x === undefined ? "–" : Math.round(100 * x) + "%");
+    $("csat-today").textContent = pct(today.csat);
+    $("fcr-today").textContent = pct(today.fcr);
+    $("surveys-today").textContent = today.surveys || 0;
 
     const rows = [];
     for (const q of stats.queues) {
