@@ -324,10 +324,22 @@ class RoutingPolicy:
         best = math.inf
         for step in queue.escalation:
             if step.after > waited:
-                best = min(best, c.enqueued_at + step.after)
+                best = min(best, _when_waited(c.enqueued_at, step.after))
                 break
         for delay in state.queue_delays.get(c.queue, ()):
             if delay > waited:
-                best = min(best, c.enqueued_at + delay)
+                best = min(best, _when_waited(c.enqueued_at, delay))
                 break
         return best  # aging only reorders contacts: it never makes a new offer possible
+
+
+def _when_waited(since: float, seconds: float) -> float:
+    """The first time ``t`` at which ``t - since >= seconds`` holds in floating point.
+
+    ``since + seconds`` can be one ulp short (``(since + seconds) - since < seconds``): a deadline there
+    would find nothing changed and be due again at once, for ever.
+    """
+    t = since + seconds
+    while t - since < seconds:
+        t = math.nextafter(t, math.inf)
+    return t

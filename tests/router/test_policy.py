@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from router.config.model import Agent, Channel, Config, Queue, RoutingDefaults, Strategy
 from router.lifecycle import AgentState, ContactState
 from router.policy import EndWrapup, ExpireOffer, RoutingPolicy
@@ -121,3 +123,16 @@ def test_an_agent_promised_a_call_in_a_pass_gets_no_chat_in_the_same_pass():
     state.put_contact(contact("call", 1, "voice"))
     state.put_contact(contact("chat", 2, "chat"))
     assert [o.contact_id for o in RoutingPolicy().decide(state, now=10.0)] == ["call"]
+
+
+def test_an_escalation_deadline_is_never_one_ulp_early():
+    # (16375.1 + 30.0) - 16375.1 < 30.0 in floating point: the deadline must be the first time at which the
+    # contact has waited 30 s as the policy computes it, or the simulator spins at that instant.
+    from router.policy import _when_waited
+
+    since = 16375.1
+    assert (since + 30.0) - since < 30.0  # the case that hung a simulation
+    for seconds in (30.0, 60.0, 0.1, 7.3):
+        t = _when_waited(since, seconds)
+        assert t - since >= seconds
+        assert math.nextafter(t, -math.inf) - since < seconds
