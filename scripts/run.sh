@@ -32,7 +32,9 @@ fi
 # Telephony (routing.yaml telephony.enabled): omniroute serve starts Kamailio and the IVR worker pool.
 if "$ROOT/.venv/bin/python" -c 'import sys; from router.config.loader import load
 sys.exit(0 if load(sys.argv[1]).telephony.enabled else 1)' "$CONFIG" 2>/dev/null; then
-    scripts/bootstrap.sh --no-venv kamailio
+    scripts/bootstrap.sh --no-venv kamailio espeak-ng sox
+    # The IVR speaks from WAVs: render the text prompts that changed (a no-op when none did).
+    "$ROOT/.venv/bin/omniroute" prompts build --config "$CONFIG" || exit 1
 fi
 
 started_redis=0
