@@ -138,6 +138,7 @@ class Gateway:
         self.started = 0.0
         self._tasks: list[asyncio.Task] = []
         self._frozen_at = 0  # open connections at the last gc.freeze()
+        self._agent_queues: dict[str, tuple[str, ...]] = {}  # agent id -> the queues it serves
         self._transcripts: dict[str, list[dict[str, Any]]] = {}  # contact id -> transcript read ahead
 
     @property
@@ -538,15 +539,13 @@ class Gateway:
         states = await agent_states(self.store)
         by_state: dict[str, int] = {"available": 0, "away": 0, "offline": 0, "busy": 0}
         serving: dict[str, int] = {}
-        from router.state import agent_queues
-
         agents_out = []
         for agent_id, view in states.items():
             state = str(view.state)
             busy = state != "offline" and any(view.load.values())
             by_state["busy" if busy and state == "available" else state] += 1
             if state != "offline":
-                for q in agent_queues(self.config, self.config.agents[agent_id]):
+                for q in self._queues_of(agent_id):
                     serving[q] = serving.get(q, 0) + 1
             agents_out.append(
                 {
@@ -583,6 +582,16 @@ class Gateway:
         }
         for peer in list(self.supervisors):
             await peer.push("stats", **self.latest_stats)
+
+    def _queues_of(self, agent_id: str) -> tuple[str, ...]:
+        """The queues an agent serves (from the configuration; computed once: 10% of the process at 10,000
+        agents when done every second)."""
+        queues = self._agent_queues.get(agent_id)
+        if queues is None:
+            from router.state import agent_queues
+
+            queues = self._agent_queues[agent_id] = tuple(agent_queues(self.config, self.config.agents[agent_id]))
+        return queues
 
     def estimate(self, queue: str, position: int, channel: str) -> int:
         """Estimated wait of the ``position``-th waiting contact, rounded up to the minute (seconds)."""
