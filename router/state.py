@@ -22,6 +22,7 @@ Heaps are cleaned lazily: an entry whose contact has moved on is dropped when it
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from router.config.model import Agent, Config, Queue
@@ -232,7 +233,9 @@ class RoutingState:
         self.free_ids: set[str] = set()  # agents in at least one free bucket
         self.backoffs: list[tuple[float, str]] = []  # (backoff until, agent) of free agents
         self.preferences: list[tuple[float, str]] = []  # (preferred until, contact) of waiting contacts
-        self.finished: dict[str, int] = {}  # recently finished contacts -> last version (late events)
+        # Recently finished contacts -> last version (late events), oldest first. An OrderedDict: dropping a
+        # plain dict's first key again and again scans the deleted slots before it, O(n) per drop.
+        self.finished: OrderedDict[str, int] = OrderedDict()
         self.last_offered: dict[str, str] = {}  # queue -> agent last offered one of its contacts
         self.queue_delays: dict[str, tuple[float, ...]] = {
             q: tuple(sorted({s.queues[q][1] for s in self.specs.values() if q in s.queues} - {0.0}))
@@ -254,7 +257,7 @@ class RoutingState:
             self.contacts.pop(c.id, None)
             self.finished[c.id] = c.ver
             if len(self.finished) > FINISHED_MEMORY:
-                del self.finished[next(iter(self.finished))]
+                self.finished.popitem(last=False)
             return
         self.contacts[c.id] = c
         same = old is not None and old.state == c.state
