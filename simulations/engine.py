@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 Time is data: a heap of (time, sequence, kind, payload) events, the sequence breaking ties in the order
-events were scheduled (as SimPy does). The routing state is a :class:`~router.state.RoutingState`, the
+events were scheduled (as SimPy does); arrivals are merged in from their sorted list and go first at
+equal times. The routing state is a :class:`~router.state.RoutingState`, the
 same indexed state the live router mirrors from Redis, and every routing decision is made by
 :class:`~router.policy.RoutingPolicy`, the same object the live router calls: after each event the
 simulator commits the timers the policy finds due (offer expiry, end of wrap-up, max wait) and the
@@ -86,20 +87,29 @@ class Simulation:
                 gc.enable()
 
     def _run(self) -> RunResult:
-        for arrival in self.arrivals:
-            self.schedule(arrival.at, ARRIVE, arrival)
-        arrivals_left = len(self.arrivals)
+        # Arrivals are read from their sorted list, not pushed on the heap: the heap stays as small as
+        # the events in flight. An arrival goes first among events at the same time, as it would on the
+        # heap where all arrivals were scheduled before anything else.
+        arrivals = self.arrivals
+        total = len(arrivals)
+        taken = 0
         for shift in self.shifts:
             self._schedule_shift(shift)
         if self.sample_every > 0:
             self.schedule(0.0, SAMPLE, None)
         events = self._events
         life = self.life
-        while events:
-            at, _, kind, payload = heapq.heappop(events)
+        while True:
+            if taken < total and (not events or arrivals[taken].at <= events[0][0]):
+                payload = arrivals[taken]
+                at, kind = payload.at, ARRIVE
+                taken += 1
+            elif events:
+                at, _, kind, payload = heapq.heappop(events)
+            else:
+                break
             self.now = at
             if kind == ARRIVE:
-                arrivals_left -= 1
                 c = life.arrive(payload, at)
                 if payload.patience != math.inf:
                     self.schedule(at + payload.patience, ABANDON, c.id)
@@ -123,7 +133,7 @@ class Simulation:
                     continue
                 self._wake_at = math.inf
             self._route(at)
-            if not arrivals_left and not self.state.contacts:
+            if taken == total and not self.state.contacts:
                 break
         life.close(self.now)
         return self.result
