@@ -68,23 +68,28 @@ def contact_facts(events: Iterable[Event]) -> dict[str, ContactFacts]:
     """Each contact's arrival, answer, completion, end and abandonment, from its events."""
     out: dict[str, ContactFacts] = {}
     for e in events:
-        if not e.contact or "id" not in e.contact:
-            continue
-        c = out.setdefault(e.contact["id"], ContactFacts(e.contact["id"]))
-        c.customer = e.contact.get("customer") or c.customer
-        c.channel = e.contact.get("channel") or c.channel
-        c.queue = e.contact.get("queue") or c.queue
-        if e.type == EventType.CONTACT_ARRIVED:
-            c.arrived = e.at
-        elif e.type == EventType.CONTACT_ACCEPTED and c.answered is None:
-            c.answered = e.at
-        elif e.type == EventType.CONTACT_COMPLETED:
-            c.completed = e.at
-        elif e.type == EventType.CONTACT_DONE:
-            c.done = e.at
-        elif e.type == EventType.CONTACT_ABANDONED:
-            c.abandoned = e.at
+        add_fact(out, e)
     return out
+
+
+def add_fact(facts: dict[str, ContactFacts], e: Event) -> None:
+    """Fold one event into ``facts`` (for callers that follow the stream as it grows)."""
+    if not e.contact or "id" not in e.contact:
+        return
+    c = facts.setdefault(e.contact["id"], ContactFacts(e.contact["id"]))
+    c.customer = e.contact.get("customer") or c.customer
+    c.channel = e.contact.get("channel") or c.channel
+    c.queue = e.contact.get("queue") or c.queue
+    if e.type == EventType.CONTACT_ARRIVED:
+        c.arrived = e.at
+    elif e.type == EventType.CONTACT_ACCEPTED and c.answered is None:
+        c.answered = e.at
+    elif e.type == EventType.CONTACT_COMPLETED:
+        c.completed = e.at
+    elif e.type == EventType.CONTACT_DONE:
+        c.done = e.at
+    elif e.type == EventType.CONTACT_ABANDONED:
+        c.abandoned = e.at
 
 
 def _repeats(facts: dict[str, ContactFacts], window: float) -> tuple[set[str], set[str]]:
@@ -140,8 +145,14 @@ def build_report(
     ``events`` should reach back ``fcr_days`` before ``start`` and forward ``fcr_days`` after ``end`` so
     repeats across the edges of the period count.
     """
+    return report_from_facts(contact_facts(events), entries, start, end, fcr_days)
+
+
+def report_from_facts(
+    facts: dict[str, ContactFacts], entries: Iterable[Entry], start: float, end: float, fcr_days: int
+) -> list[KpiRow]:
+    """:func:`build_report` on contact facts gathered already (see :func:`add_fact`)."""
     entries = list(entries)
-    facts = contact_facts(events)
     repeat, followed = _repeats(facts, fcr_days * DAY)
     responses = _responses(entries)
     groups: dict[tuple[str, str], list[ContactFacts]] = defaultdict(list)

@@ -6,12 +6,11 @@ import logging
 import uuid
 from typing import Any
 
-from limits import RateLimitItemPerSecond
-from limits.strategies import MovingWindowRateLimiter
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from router.gateway.protocol import ErrorCode, error, message
+from router.gateway.ratelimit import MovingWindows
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +18,7 @@ log = logging.getLogger(__name__)
 class Peer:
     """A connection and who it is once logged in (``user``: agent, supervisor or connector id)."""
 
-    def __init__(
-        self, ws: ServerConnection, endpoint: str, limiter: MovingWindowRateLimiter, rate: RateLimitItemPerSecond
-    ) -> None:
+    def __init__(self, ws: ServerConnection, endpoint: str, limiter: MovingWindows) -> None:
         self.ws = ws
         self.endpoint = endpoint
         self.key = uuid.uuid4().hex  # rate-limit bucket
@@ -29,11 +26,10 @@ class Peer:
         self.since = ""  # agents: the session start this connection holds (see GatewayState.open_session)
         self.contact = ""  # web-chat customers: their conversation
         self._limiter = limiter
-        self._rate = rate
 
     def allowed(self) -> bool:
         """Take one message from the connection's budget; False when it is spent."""
-        return self._limiter.hit(self._rate, self.key)
+        return self._limiter.hit(self.key)
 
     async def send(self, text: str) -> bool:
         try:

@@ -29,14 +29,13 @@ import math
 import ssl
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
 from typing import Any
 
-from limits import RateLimitItem, RateLimitItemPerSecond
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -56,6 +55,7 @@ from router.gateway.config import GatewayConfig
 from router.gateway.metrics import Metrics
 from router.gateway.peer import Peer
 from router.gateway.protocol import AGENT, CONNECTOR, CUSTOMER, SUPERVISOR, ErrorCode, ProtocolError, parse
+from router.gateway.ratelimit import MovingWindows
 from router.gateway.sessions import GatewayState, Posted, Refused
 from router.stats import agent_states, queue_stats
 from router.store import RedisStore
@@ -118,8 +118,7 @@ class Gateway:
         self.state = GatewayState(store)
         self.profiles = CustomerStore(store.client, config.tenant, clock, customer_settings(config))
         self.metrics = Metrics()
-        self.limiter = MovingWindows()
-        self.rate = RateLimitItemPerSecond(self.settings.rate_messages, max(1, round(self.settings.rate_per)))
+        self.limiter = MovingWindows(self.settings.rate_messages, self.settings.rate_per)
         self.agents: dict[str, Peer] = {}  # agent id -> its connection here
         self.customers: dict[str, set[Peer]] = {}  # contact id -> web-chat connections
         self.connectors: dict[str, set[Peer]] = {}  # connector name -> its connections
@@ -133,6 +132,7 @@ class Gateway:
         self.accepted_at: dict[str, float] = {}  # contact id -> when accepted (for handle times)
         self.latest_stats: dict[str, Any] | None = None
         self.today: dict[str, Any] = {}  # CSAT, FCR, ... of the day so far (router/gateway/today.py)
+        self.contacts_today = today.TodaysContacts()
         self.kpis_stale = False  # a survey or a completion since: recompute within 2 s, not 30
         self.server: Server | None = None
         self.started = 0.0
@@ -158,6 +158,7 @@ class Gateway:
         self.started = self.clock()
         await self.state.beat(self.id, 3 * s.heartbeat)
         events_from = await self.store.last_event_id()
+        await self.contacts_today.load(self, self.clock(), events_from)
         chat_from = await self._last_chat_id()
         async with serve(
             self._connection,
@@ -229,7 +230,7 @@ class Gateway:
         path = ws.request.path.split("?", 1)[0]
         commands = ENDPOINTS[path]
         endpoint = path.rsplit("/", 1)[1]
-        peer = Peer(ws, endpoint, self.limiter, self.rate)
+        peer = Peer(ws, endpoint, self.limiter)
         self.metrics.connections.labels(endpoint).inc()
         try:
             async for frame in ws:
@@ -341,6 +342,7 @@ class Gateway:
 
     async def _event(self, event: Event) -> None:
         self.metrics.observe(event)
+        self.contacts_today.observe(event)
         contact = event.contact or {}
         cid = contact.get("id", "")
         t = event.type
@@ -599,35 +601,6 @@ class Gateway:
         capacity = self.config.channels[channel].capacity if channel in self.config.channels else 1
         servers = max(1, self.serving.get(queue, 0) * capacity)
         return int(math.ceil(position * handle / servers / 60.0) * 60)
-
-
-class MovingWindows:
-    """Per-connection moving-window rate limits, kept in the event loop (the ``hit`` of limits' limiters).
-
-    limits' MemoryStorage runs a thread that scans every key every 10 ms while hits come in: with 10,000
-    connections a scan takes ~10 ms, so it held the GIL about half the time and stalled the event loop
-    (docs/performance.md, "Websockets gateway"). Here a connection's window goes when it closes.
-    """
-
-    def __init__(self) -> None:
-        self._hits: dict[str, deque[float]] = {}
-
-    def hit(self, item: RateLimitItem, key: str) -> bool:
-        """Take one from ``key``'s budget of ``item.amount`` per ``item.get_expiry()`` s; False when spent."""
-        now = time.monotonic()
-        window = self._hits.get(key)
-        if window is None:
-            window = self._hits[key] = deque()
-        since = now - item.get_expiry()
-        while window and window[0] <= since:
-            window.popleft()
-        if len(window) >= item.amount:
-            return False
-        window.append(now)
-        return True
-
-    def forget(self, key: str) -> None:
-        self._hits.pop(key, None)
 
 
 def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:

@@ -1,9 +1,10 @@
 """Today's cross-channel KPIs for the wallboard and ``/metrics``: CSAT and first-contact resolution.
 
 CSAT comes from per-day survey counters (``or:{tenant}:kpi:<UTC day>``, kept 8 days) that
-:meth:`Gateway.record_survey` bumps; FCR, repeat rate and handled contacts from today's events through
-:func:`customers.report.build_report`, the code behind ``omniroute report``. Today's FCR is provisional:
-a contact counts as resolved until its customer comes back within ``customers.fcr_days``.
+:meth:`Gateway.record_survey` bumps; FCR, repeat rate and handled contacts from today's contacts, folded in
+as the gateway follows the event stream (:class:`TodaysContacts`; today's events are read once at start),
+through :func:`customers.report.report_from_facts`, the code behind ``omniroute report``. Today's FCR is
+provisional: a contact counts as resolved until its customer comes back within ``customers.fcr_days``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from customers.report import ALL, build_report
+from customers.report import ALL, ContactFacts, add_fact, report_from_facts
+from router.events import Event
 
 if TYPE_CHECKING:
     from router.gateway.server import Gateway
@@ -38,12 +40,38 @@ async def count_survey(gw: Gateway, score: int, now: float) -> None:
     await pipe.execute()
 
 
+class TodaysContacts:
+    """The facts of the contacts that arrived today (UTC), kept up to date from the event stream."""
+
+    def __init__(self) -> None:
+        self.day = 0.0
+        self.facts: dict[str, ContactFacts] = {}
+
+    async def load(self, gw: Gateway, now: float, until: str) -> None:
+        """Read today's events up to stream id ``until`` once (in chunks), when the process starts."""
+        self.day, self.facts = day_start(now), {}
+        after = f"{int(self.day * 1000)}-0"
+        while True:
+            events = await gw.store.events_between(after, until, count=10_000)
+            events = [e for e in events if e.id != after]
+            if not events:
+                return
+            for event in events:
+                self.observe(event)
+            after = events[-1].id
+
+    def observe(self, event: Event) -> None:
+        day = day_start(event.at)
+        if day > self.day:  # a new day: yesterday's contacts no longer count
+            self.day, self.facts = day, {}
+        add_fact(self.facts, event)
+
+
 async def todays_kpis(gw: Gateway, now: float) -> dict[str, Any]:
     counters = await gw.store.client.hgetall(kpi_key(gw, now))
     surveys = int(counters.get("surveys", 0))
     start = day_start(now)
-    events = await gw.store.events_between(f"{int(start * 1000)}-0")
-    rows = build_report(events, [], start, now + 1, gw.profiles.config.fcr_days)
+    rows = report_from_facts(gw.contacts_today.facts, [], start, now + 1, gw.profiles.config.fcr_days)
     overall = next((r for r in rows if r.channel == ALL and r.queue == ALL), None)
     return {
         "surveys": surveys,
