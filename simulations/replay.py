@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from router.config.loader import read_text
 from router.config.model import Config
 from router.errors import ConfigError, ConfigProblem
 from router.events import Event, EventType
@@ -46,12 +47,7 @@ def scenario_from_replay(path: str | Path, routing: Config, *, interval: float =
         ConfigError: unreadable file, missing columns, or a bad row (file and line named).
     """
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem(source, 0, 0, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([ConfigProblem(source, 0, 0, "", f"cannot read the file: {e}")]) from None
+    text = read_text(path)
     if source.endswith(".jsonl") or text.lstrip().startswith("{"):
         return _from_events(source, text, routing, interval, seed)
     rows = list(csv.reader(text.splitlines()))

@@ -28,7 +28,7 @@ from yaml.nodes import MappingNode, Node
 
 from router.config._sections import Known, _levels, channel_list
 from router.config._yamlnodes import NAME, NAME_RULE, Fields, Reader, at, is_null
-from router.config.loader import _syntax_problem
+from router.config.loader import _syntax_problem, read_text
 from router.config.model import Agent, Config, Strategy, frozen_map
 from router.errors import ConfigError, ConfigProblem
 from simulations.distributions import Distribution, read_distribution
@@ -154,12 +154,7 @@ def load_scenario(path: str | Path, routing: Config) -> Scenario:
         ConfigError: the file can't be read, isn't YAML, or doesn't fit; every problem with file:line:col and key path.
     """
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([ConfigProblem(source, 0, 0, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([ConfigProblem(source, 0, 0, "", f"cannot read the file: {e}")]) from None
+    text = read_text(path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:

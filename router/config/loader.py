@@ -75,14 +75,22 @@ def load(path: str | PathLike[str]) -> Config:
     Raises:
         ConfigError: the file can't be read, isn't YAML, or doesn't fit the schema; lists every problem.
     """
+    return loads(read_text(path), str(path))
+
+
+def read_text(path: str | PathLike[str]) -> str:
+    """A configuration, scenario or replay file's text.
+
+    Raises:
+        ConfigError: no such file, or it can't be read as UTF-8 (naming the file).
+    """
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([ConfigProblem(source, 0, 0, "", "no such file")]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([ConfigProblem(source, 0, 0, "", f"cannot read the file: {e}")]) from None
-    return loads(text, source)
 
 
 def loads(text: str, source: str = "<string>") -> Config:

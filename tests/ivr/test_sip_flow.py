@@ -43,12 +43,13 @@ ivr:
 """
 
 
-def ivr_stack(tmp_path, redis_url, tenant, monkeypatch) -> VoiceStack:
-    """The telephony tests' stack, with this IVR section, its prompts built, and the real flow."""
+def ivr_stack(tmp_path, redis_url, tenant, monkeypatch, ivr: str = IVR) -> VoiceStack:
+    """The telephony tests' stack, with an IVR section (this one by default), its prompts built, and the real
+    flow."""
     monkeypatch.setattr(harness, "FLOW", "ivr.flow:session_for_call")
     stack = VoiceStack(tmp_path, redis_url, tenant, monkeypatch)
     path = tmp_path / "routing.yaml"
-    path.write_text(path.read_text() + IVR)
+    path.write_text(path.read_text() + ivr)
     stack.config = load(path)
     build(stack.config.ivr)
     return stack

@@ -9,11 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 
-from ivr.prompts import build
-from router.config.loader import load
 from router.events import EventType
-from tests.telephony import harness, sipp
-from tests.telephony.harness import VoiceStack
+from tests.ivr.test_sip_flow import ivr_stack
+from tests.telephony import sipp
 
 IVR = """
 ivr:
@@ -37,18 +35,8 @@ ivr:
 """
 
 
-def _stack(tmp_path, redis_url, tenant, monkeypatch) -> VoiceStack:
-    monkeypatch.setattr(harness, "FLOW", "ivr.flow:session_for_call")
-    stack = VoiceStack(tmp_path, redis_url, tenant, monkeypatch)
-    path = tmp_path / "routing.yaml"
-    path.write_text(path.read_text() + IVR)
-    stack.config = load(path)
-    build(stack.config.ivr)
-    return stack
-
-
 async def test_callback_key_while_queued_keeps_the_callers_place(tmp_path, redis_url, tenant, monkeypatch):
-    async with _stack(tmp_path, redis_url, tenant, monkeypatch) as stack:
+    async with ivr_stack(tmp_path, redis_url, tenant, monkeypatch, IVR) as stack:
         first = sipp.start_sipp(
             sipp.caller("29", hold_ms=3000, caller_id="+15550111"), tmp_path, "first", target=stack.target,
             media_port=stack.ports.media,
