@@ -117,9 +117,22 @@ class Caller:
     gone: asyncio.Event = field(default_factory=asyncio.Event)  # the caller's leg has ended
     path: list[str] = field(default_factory=list)  # digits pressed in the IVR
     stats: dict[str, str] = field(default_factory=dict)
+
     customer: str | None = None  # the customer profile (customers/), once identified
     announcer: Announcer | None = None  # position and wait announcements while queued
     prompt_done: asyncio.Event | None = None  # set when the announcement prompt playing now ends
+    language: str = ""  # the IVR language chosen (prompts after the queue: announcements, survey)
+    survey: asyncio.Future | None = None  # the digit answering the post-call survey
+
+    async def gone_or(self, answer: asyncio.Future) -> str:
+        """``answer``'s result, or '' when the caller hangs up first."""
+        gone = asyncio.ensure_future(self.gone.wait())
+        await asyncio.wait([gone, answer], return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
+        return answer.result() if answer.done() else ""
+
+
+SURVEY_WAIT = 10.0  # seconds a caller has to answer the post-call survey
 
 
 class Worker:
@@ -256,6 +269,8 @@ class Worker:
                 self._spawn(self._feed(caller, lambda now: caller.flow.digit(event.digit, now)))
             elif caller.state == "queued" and caller.announcer is not None:
                 self._spawn(self._queued_digit(caller, event.digit))
+            elif caller.state == "survey" and caller.survey is not None and not caller.survey.done():
+                caller.survey.set_result(event.digit)
         elif isinstance(event, sip.PromptFinished):
             if event.token == caller.prompt_token and caller.state == "ivr":
                 self._spawn(self._feed(caller, lambda now: caller.flow.prompt_finished(now)))
@@ -376,7 +391,7 @@ class Worker:
             log.error("call %s: enqueue to %s refused (%s)", caller.contact_id, action.queue, exc)
             await self.endpoint.run(self.endpoint.hangup, caller.leg)
             return
-        caller.state, caller.queue = "queued", action.queue
+        caller.state, caller.queue, caller.language = "queued", action.queue, action.language
         self.by_contact[caller.contact_id] = caller
         await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
         log.info("call %s queued in %s", caller.contact_id, action.queue)
@@ -680,7 +695,38 @@ class Worker:
         await self._end_contact(caller, "caller_hangup", state)
 
     async def _agent_left(self, caller: Caller) -> None:
+        if self._survey_prompt(caller):
+            await self._survey(caller)
+            return
         await self._end_contact(caller, "agent_hangup", "bridged", hang_up=True)
+
+    def _survey_prompt(self, caller: Caller) -> str:
+        """The survey prompt's WAV when the post-call survey is on (``customers.surveys.voice`` and an
+        ``ivr.prompts.survey``), else ''."""
+        ivr = self.config.ivr
+        if not self.profiles.config.voice_survey or "survey" not in getattr(ivr, "prompts", {}):
+            return ""
+        return ivr.prompt_path("survey", caller.language or ivr.language)
+
+    async def _survey(self, caller: Caller) -> None:
+        """The agent hung up: the contact is completed at once (the agent is free), then the caller hears
+        the survey prompt and answers 1-5 with a key; the answer goes to the customer's timeline and the
+        metrics. No answer within ``SURVEY_WAIT`` seconds: nothing is recorded."""
+        caller.state, caller.survey = "survey", asyncio.get_running_loop().create_future()  # before the event
+        try:
+            await self.router.complete(caller.contact_id, caller.agent_id, disposition="agent_hangup")
+        except StaleDecision as exc:
+            log.warning("call %s: completing before the survey was refused: %s", caller.contact_id, exc)
+        await self.endpoint.run(self.endpoint.play, caller.leg, self._survey_prompt(caller))
+        with contextlib.suppress(TimeoutError):
+            digit = await asyncio.wait_for(caller.gone_or(caller.survey), SURVEY_WAIT)
+            if digit in {"1", "2", "3", "4", "5"}:
+                await self.profiles.record_survey(
+                    caller.contact_id, int(digit), channel="voice", agent=caller.agent_id, now=self.clock()
+                )
+                caller.stats["survey"] = digit
+                log.info("call %s: survey answered", caller.contact_id)
+        await self._end_contact(caller, "agent_hangup", "bridged", tell_router=False, hang_up=not caller.gone.is_set())
 
     async def _end_contact(
         self,

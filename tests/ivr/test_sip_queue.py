@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
+from customers.store import CustomerStore
 from router.events import EventType
+from router.lifecycle import AgentState
 from tests.ivr.test_sip_flow import ivr_stack
 from tests.telephony import sipp
 
@@ -70,3 +73,48 @@ async def test_callback_key_while_queued_keeps_the_callers_place(tmp_path, redis
         assert float(fields["enqueued_at"]) < float(later[0].contact["enqueued_at"])
         queued = await stack.store.queue_ids("sales")
         assert queued[0] == contact, "the callback is still ahead of the caller who came after it"
+
+
+SURVEY_IVR = """
+customers: {surveys: {voice: true}}
+ivr:
+  languages: [en]
+  prompts:
+    main: {en: For sales press 2.}
+    survey: {en: "How satisfied were you? Press 1 to 5."}
+  flows:
+    main:
+      start: main_menu
+      nodes:
+        main_menu: {type: menu, prompt: main, options: {"2": sales}, fallback: sales}
+        sales: {type: queue, queue: sales}
+"""
+
+
+async def test_after_the_agent_hangs_up_the_caller_answers_a_dtmf_survey(tmp_path, redis_url, tenant, monkeypatch):
+    async with ivr_stack(tmp_path, redis_url, tenant, monkeypatch, SURVEY_IVR) as stack:
+        phone = sipp.start_sipp(
+            sipp.agent_phone(answer_after_ms=300, talk_ms=1500), tmp_path, "phone", target=None,
+            port=stack.ports.phones, media_port=stack.ports.media + 10, extra=("-rtp_echo",),
+        )  # fmt: skip
+        caller = sipp.start_sipp(
+            sipp.caller("2", later="4", later_after_ms=5000, hangs_up=False, caller_id="+15550133"), tmp_path,
+            "caller", target=stack.target, media_port=stack.ports.media,
+        )  # fmt: skip
+        try:
+            await stack.router_client.set_agent_state("a1", AgentState.AVAILABLE)
+            offer = await stack.wait_event(EventType.CONTACT_OFFERED, 20)
+            cid = offer.contact["id"]
+            await stack.router_client.accept(cid, "a1", offer.contact["offer_id"])
+            completed = await stack.wait_event(EventType.CONTACT_COMPLETED, 20, cid)
+            assert await asyncio.to_thread(caller.wait, 30) == 0, caller.output()  # the worker hung up after
+        finally:
+            phone.stop()
+            caller.stop()
+        assert completed.extra.get("disposition") == "agent_hangup"  # the agent was freed before the survey
+        profiles = CustomerStore(stack.store.client, tenant, time.time)
+        customer = offer.contact["customer"]
+        surveys = [e for e in await profiles.timeline(customer) if e.kind == "survey"]
+        assert [(e.data["score"], e.channel, e.agent, e.contact) for e in surveys] == [(4, "voice", "a1", cid)]
+        cdr = await stack.wait_for(lambda: stack.cdr(cid), 5, "the call record")
+        assert cdr["survey"] == "4"

@@ -88,13 +88,28 @@ Content-Length: 0
 
 
 def caller(
-    digits: str = "", *, hold_ms: int = 0, audio: bool = False, hangs_up: bool = True, caller_id: str = "+15550100"
+    digits: str = "",
+    *,
+    hold_ms: int = 0,
+    audio: bool = False,
+    hangs_up: bool = True,
+    caller_id: str = "+15550100",
+    later: str = "",
+    later_after_ms: int = 0,
 ) -> str:
-    """A caller: INVITE (PCMA + telephone-event), each digit as RFC 2833 (0.8 s apart), optionally the
-    g711a sample as its voice, then it hangs up after ``hold_ms`` or waits for the far end's BYE."""
+    """A caller: INVITE (PCMA + telephone-event), each digit as RFC 2833 (0.8 s apart), then ``later``'s
+    digits after a pause of ``later_after_ms``, optionally the g711a sample as its voice, then it hangs up
+    after ``hold_ms`` or waits for the far end's BYE."""
     steps = [_INVITE.format(caller=caller_id), '  <pause milliseconds="500"/>\n']
-    for d in digits:
+    if later:
+        digits += "_" + later
+    for i, d in enumerate(digits):
+        if d == "_":
+            steps.append(f'  <pause milliseconds="{later_after_ms}"/>\n')
+            continue
         steps.append(f'  <nop><action><exec play_pcap_audio="{DTMF_PCAP.format(digit=d)}"/></action></nop>\n')
+        if later and i == len(digits) - 1 and not hangs_up:
+            continue  # the answer to a last question: the far end may hang up at once (a BYE during a pause fails)
         steps.append('  <pause milliseconds="800"/>\n')
     if audio:
         steps.append(f'  <nop><action><exec play_pcap_audio="{AUDIO_PCAP}"/></action></nop>\n')
