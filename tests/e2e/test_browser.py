@@ -125,6 +125,17 @@ async def test_customer_and_agent_chat_in_the_browser_and_the_wallboard_follows(
         await expect(board.get_by_test_id("wb-state-a1")).to_have_text("busy")
         await shots.take(board, "wallboard-agent-busy")
 
+        # The customer's profile: the email from the form; the agent links the phone the customer gives.
+        profile = pane.get_by_test_id("profile")
+        await profile.locator("summary").click()
+        await expect(profile.get_by_test_id("profile-ids")).to_contain_text("email:maria@example.com")
+        await profile.get_by_test_id("profile-kind").select_option("phone")
+        await profile.get_by_test_id("profile-value").fill("+1 212 555 0199")
+        await profile.get_by_test_id("profile-link").click()
+        await expect(profile.get_by_test_id("profile-ids")).to_contain_text("phone:+1 212 555 0199")
+        linked_to = await s.gateway.profiles.identify({"phone": "+12125550199"}, strict=False)
+        assert "email:maria@example.com" in (await s.gateway.profiles.profile(linked_to)).to_json()["identifiers"]
+
         # Messages both ways.
         await pane.get_by_test_id("pane-text").fill("Hi Maria, the 5G plan is 30 a month.")
         await pane.get_by_test_id("pane-send").click()

@@ -87,9 +87,46 @@
     if (!items.length) return Omni.el("p", { class: "muted" }, "No earlier contacts.");
     const ul = Omni.el("ul", { class: "history", "aria-label": "Customer history" });
     for (const h of items) {
-      ul.append(Omni.el("li", {}, [Omni.time(h.at), h.channel, h.queue, h.disposition, h.agent].filter(Boolean).join(" · ")));
+      // timeline entries across channels (customers/): kind, channel, agent, time, and what happened
+      const d = h.data || {};
+      const what = d.text !== undefined ? (d.who ? d.who + ": " : "") + d.text
+        : d.code || (d.score !== undefined ? "score " + d.score : "") || d.queue || d.to_queue || d.outcome || "";
+      ul.append(Omni.el("li", { "data-kind": h.kind },
+        [Omni.time(h.at), h.channel, h.kind, what, h.agent].filter(Boolean).join(" · ")));
     }
     return ul;
+  }
+
+  // The customer's profile: identifiers, and linking or merging (a desk agent fixing who is who).
+  function profileBox(c) {
+    const customer = c.customer || {};
+    if (!customer.id) return null;
+    const ids = Omni.el("p", { class: "muted", "data-testid": "profile-ids" },
+                        "Customer " + customer.id + ": " + (customer.identifiers || []).join(", "));
+    const kind = Omni.el("select", { "aria-label": "Identifier kind", "data-testid": "profile-kind" },
+                         ...["phone", "email", "crm"].map((k) => Omni.el("option", { value: k }, k)));
+    const value = Omni.el("input", { "aria-label": "Identifier", "data-testid": "profile-value" });
+    const link = Omni.el("form", { class: "row", onsubmit: async (event) => {
+      event.preventDefault();
+      if (!value.value.trim()) return;
+      if (await act("link", { customer: customer.id, kind: kind.value, value: value.value.trim() })) {
+        ids.textContent += ", " + kind.value + ":" + value.value.trim();
+        value.value = "";
+      }
+    } }, kind, value, Omni.el("button", { type: "submit", class: "secondary", "data-testid": "profile-link" }, "Link"));
+    const other = Omni.el("input", { "aria-label": "Other customer id", "data-testid": "profile-other", placeholder: "customer id" });
+    const undo = Omni.el("button", { type: "button", class: "secondary", hidden: true, "data-testid": "profile-undo" }, "Undo merge");
+    const merge = Omni.el("form", { class: "row", onsubmit: async (event) => {
+      event.preventDefault();
+      if (!other.value.trim()) return;
+      const ack = await act("merge", { into: customer.id, other: other.value.trim() });
+      if (ack) {
+        Omni.notify("Merged " + ack.other + " into " + ack.into + ".", "info");
+        undo.hidden = false;
+        undo.onclick = async () => { if (await act("unmerge", { merge: ack.merge })) { undo.hidden = true; Omni.notify("Merge undone.", "info"); } };
+      }
+    } }, other, Omni.el("button", { type: "submit", class: "secondary", "data-testid": "profile-merge" }, "Merge into this customer"), undo);
+    return Omni.el("details", { "data-testid": "profile" }, Omni.el("summary", {}, "Customer profile"), ids, link, merge);
   }
 
   function transcriptPreview(contact) {
@@ -175,7 +212,7 @@
     const card = Omni.el("section", { class: "panel", "data-testid": "pane", "data-contact": c.id,
                                       "aria-label": c.channel + " with " + ((c.attrs && c.attrs.name) || "customer") },
       Omni.el("h2", {}, c.channel + " — " + ((c.attrs && c.attrs.name) || "customer")),
-      attrsList(c), Omni.el("details", {}, Omni.el("summary", {}, "History"), historyList(c)),
+      attrsList(c), Omni.el("details", {}, Omni.el("summary", {}, "History"), historyList(c)), profileBox(c),
       transcript, send, complete, transfer, Omni.el("div", { class: "row" }, status, endWrapup));
     const pane = { card, transcript, seen: new Set(), forms: [send, complete, transfer], status, endWrapup };
     panes.set(c.id, pane);
