@@ -103,13 +103,14 @@ class CustomerStore:
         self._sha: dict[str, str] = {}
 
     async def _eval(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        if not self._sha:
-            for n, text in self._source.items():
-                self._sha[n] = await self.client.script_load(text)
+        sha = self._sha.get(name)
+        if sha is None:  # load all, then publish at once: concurrent callers never see half the scripts
+            self._sha = {n: await self.client.script_load(text) for n, text in self._source.items()}
+            sha = self._sha[name]
         try:
-            return await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
+            return await self.client.evalsha(sha, len(keys), *keys, *args)
         except NoScriptError:
-            self._sha.clear()
+            self._sha = {}
             return await self._eval(name, keys, args)
 
     # -- identity ---------------------------------------------------------------------------------------

@@ -163,8 +163,8 @@ class RedisStore:
 
     async def load_scripts(self) -> None:
         """Load every script into Redis (every primary, on a cluster) and remember its SHA."""
-        for name, text in self._source.items():
-            self._sha[name] = await self.client.script_load(text)
+        # Loaded first, published at once: a concurrent caller never finds half the scripts.
+        self._sha = {name: await self.client.script_load(text) for name, text in self._source.items()}
 
     # -- running scripts --------------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class RedisStore:
         """Scripts of another package (its ``lua/`` folder; router's ``_lib.lua`` is prepended), for :meth:`eval`."""
         for name in names:
             self._source[name] = _script_text(name, package)
-        self._sha.clear()  # loaded again, with these, on the next call
+        self._sha = {}  # loaded again, with these, on the next call
 
     async def eval(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run a script and return its raw reply (for scripts that don't answer with a contact and an agent)."""

@@ -32,7 +32,8 @@ from typing import Any, Protocol
 
 from customers.config import settings as customer_settings
 from customers.continuity import continuity
-from customers.store import CustomerStore
+from customers.store import CustomerError, CustomerStore
+from customers.timeline import Entry, EntryKind
 from ivr.actions import Callback, Enqueue, Hangup, Play, Record, StopPlay, Transfer, Wait
 from ivr.announce import Announcer, QueueStatus
 from router.client import RouterClient
@@ -393,6 +394,7 @@ class Worker:
             return
         caller.state, caller.queue, caller.language = "queued", action.queue, action.language
         self.by_contact[caller.contact_id] = caller
+        await self._ivr_timeline(caller, action)
         await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
         log.info("call %s queued in %s", caller.contact_id, action.queue)
         ivr = self.config.ivr
@@ -429,6 +431,27 @@ class Worker:
                 await self._enqueue(caller, Enqueue(queue=follow_on.queue, attrs={"continued_case": follow_on.case.id}))
             return
         await self._feed(caller, lambda now: caller.flow.start(now))
+
+    async def _ivr_timeline(self, caller: Caller, action: Enqueue) -> None:
+        """The caller's menu choices and collected fields, into the customer's timeline (channel voice)."""
+        ivr = self.config.ivr
+        flow = getattr(ivr, "flows", {}).get(action.attrs.get("ivr_flow", ""))
+        if flow is None or not caller.customer:
+            return
+        now = self.clock()
+        for node in flow.nodes.values():
+            key = node.attribute or node.name
+            if key not in action.attrs:
+                continue
+            if node.type == "menu":
+                kind, data = EntryKind.IVR_CHOICE, {"menu": node.name, "choice": str(action.attrs[key])}
+            elif node.type == "collect":
+                kind, data = EntryKind.FIELD, {"name": key, "value": str(action.attrs[key])}
+            else:
+                continue
+            entry = Entry(kind=kind, at=now, channel="voice", contact=caller.contact_id, data=data)
+            with contextlib.suppress(CustomerError):
+                await self.profiles.append(caller.customer, entry)
 
     def _note_handle_time(self, event: Event, contact_id: str) -> None:
         if event.type == EventType.CONTACT_ACCEPTED:

@@ -79,6 +79,8 @@ async def inbound(gw: Gateway, connector: str, cmd: Inbound) -> tuple[str, bool]
             continue
         attrs = {"connector": connector, "address": cmd.sender, "source": connector}
         identifiers = {"phone": cmd.sender} if cmd.channel in ("whatsapp", "sms") else {cmd.channel: cmd.sender}
+        if cmd.crm:
+            identifiers["crm"] = cmd.crm
         customer, queue = await gw.admit(new_id, identifiers, cmd.channel, queue, chosen=bool(cmd.queue))
         await gw.router.enqueue(queue, cmd.channel, customer=customer, contact_id=new_id, attrs=attrs)
         await gw.say(new_id, "customer", "", cmd.text, now)

@@ -187,6 +187,7 @@ class Inbound:
     sender: str  # "from" on the wire
     text: str
     queue: str = ""
+    crm: str = ""  # the customer's id in the connector's CRM, when it knows it
     id: Any = None
 
 

@@ -32,6 +32,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from importlib import resources
 from typing import Any
@@ -85,6 +86,7 @@ REFUSALS = {
     "unknown_agent": ErrorCode.NOT_FOUND,
     "channel_not_in_queue": ErrorCode.BAD_FIELD,
 }
+PURGE_EVERY = 3600.0  # seconds between checks that today's retention purge has run
 KPI_EVERY = 30.0  # seconds between recomputations of today's CSAT and FCR
 DEFAULT_HANDLE_TIME = 300.0  # seconds, until the queue's own completions give an average
 
@@ -500,7 +502,7 @@ class Gateway:
 
     async def _ticker(self) -> None:
         s = self.settings
-        next_stats = next_kpis = 0.0
+        next_stats = next_kpis = next_purge = 0.0
         while True:
             now = self.clock()
             try:
@@ -510,6 +512,9 @@ class Gateway:
                     next_kpis, self.kpis_stale = now + KPI_EVERY, False
                     self.today = await today.todays_kpis(self, now)
                     self.metrics.update_today(self.today)
+                if now >= next_purge:
+                    next_purge = now + PURGE_EVERY
+                    await self._purge(now)
                 if now >= next_stats:
                     next_stats = now + s.stats_every
                     await self._stats(now)
@@ -535,6 +540,14 @@ class Gateway:
         elif open_now < self._frozen_at / 2:
             gc.unfreeze()
             self._frozen_at = 0
+
+    async def _purge(self, now: float) -> None:
+        """Once a day per tenant (whichever process gets there first): erase customer data past
+        ``customers.retention_days`` (idle profiles, older timeline entries)."""
+        key = f"{self.store.keys.prefix}cust:purged:{datetime.fromtimestamp(now, UTC):%Y-%m-%d}"
+        if await self.store.client.set(key, self.id, nx=True, ex=2 * 86400):
+            done = await self.profiles.purge(now)
+            log.info("retention purge: %s", done)
 
     async def _stats(self, now: float) -> None:
         queues = await queue_stats(self.store, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.gateway.stack import Peer, Stack, agent, customer, gateway_config
 
 EXTRA = "customers: {default_region: BR}\n"
@@ -79,3 +81,34 @@ async def test_surveys_reach_the_timeline_and_todays_csat(redis_url: str, tenant
         s.gateway.today = kpis  # what the ticker recomputes every 30 s
         stats = await boss.expect("stats", timeout=5, today=kpis)
         assert stats["today"]["fcr"] == 1.0
+
+
+async def test_a_connector_passes_a_crm_id_and_the_gateway_runs_the_daily_retention_purge(
+    redis_url: str, tenant: str
+) -> None:
+    import time
+
+    from customers.store import CustomerError, CustomerStore
+    from router.store import connect
+
+    config = gateway_config(tenant, extra="customers: {default_region: BR, retention_days: 30}\n")
+    client = await connect(redis_url, tenant=tenant)
+    old = CustomerStore(client, tenant, time.time)  # a customer last seen 400 days ago
+    stale = await old.identify({"email": "old@example.com"}, now=time.time() - 400 * 86400)
+    await client.aclose()
+    async with Stack(config, redis_url) as s:
+        bridge = await Peer.open(s.url, "/v1/connector")
+        await bridge.call("login", connector="wa", token="tok-wa")
+        got = await bridge.call("inbound", channel="whatsapp", **{"from": "+5511955554444"}, text="oi", crm="SF-981")
+        customer = await s.gateway.profiles.customer_of(got["contact"])
+        identifiers = (await s.gateway.profiles.profile(customer)).to_json()["identifiers"]
+        assert {"phone:+5511955554444", "crm:SF-981"} <= set(identifiers)
+        for _ in range(50):
+            try:
+                await s.gateway.profiles.profile(stale)
+            except CustomerError:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the stale profile was not purged")
+        assert await s.gateway.profiles.profile(customer)  # a recent one stays

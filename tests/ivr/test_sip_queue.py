@@ -91,7 +91,7 @@ ivr:
 """
 
 
-async def test_after_the_agent_hangs_up_the_caller_answers_a_dtmf_survey(tmp_path, redis_url, tenant, monkeypatch):
+async def test_ivr_choices_and_a_dtmf_survey_after_the_agent_hangs_up_reach_the_timeline(tmp_path, redis_url, tenant, monkeypatch):
     async with ivr_stack(tmp_path, redis_url, tenant, monkeypatch, SURVEY_IVR) as stack:
         phone = sipp.start_sipp(
             sipp.agent_phone(answer_after_ms=300, talk_ms=1500), tmp_path, "phone", target=None,
@@ -114,7 +114,10 @@ async def test_after_the_agent_hangs_up_the_caller_answers_a_dtmf_survey(tmp_pat
         assert completed.extra.get("disposition") == "agent_hangup"  # the agent was freed before the survey
         profiles = CustomerStore(stack.store.client, tenant, time.time)
         customer = offer.contact["customer"]
-        surveys = [e for e in await profiles.timeline(customer) if e.kind == "survey"]
+        timeline = await profiles.timeline(customer)
+        choices = [e.data for e in timeline if e.kind == "ivr.choice"]
+        assert choices == [{"menu": "main_menu", "choice": "sales"}]  # the IVR choice is in the timeline too
+        surveys = [e for e in timeline if e.kind == "survey"]
         assert [(e.data["score"], e.channel, e.agent, e.contact) for e in surveys] == [(4, "voice", "a1", cid)]
         cdr = await stack.wait_for(lambda: stack.cdr(cid), 5, "the call record")
         assert cdr["survey"] == "4"
