@@ -427,7 +427,7 @@ class Gateway:
         body = {"contact": cid, "from": msg["from"], "text": msg["text"], "at": msg["at"], "seq": msg["seq"]}
         delivered = 0
         for peer in list(self.customers.get(cid, ())):
-            delivered += await peer.push("message", **body, agent_name=self._agent_name(msg.get("agent", "")))
+            delivered += await peer.push("message", **body, agent_name=self.agent_first_name(msg.get("agent", "")))
         holder = self.agents.get(fields.get("holder", ""))
         if holder is not None:
             delivered += await holder.push("message", **body)
@@ -494,7 +494,7 @@ class Gateway:
                 after = moved
                 await self.store.client.set(key, after)
 
-    def _agent_name(self, agent_id: str) -> str | None:
+    def agent_first_name(self, agent_id: str) -> str | None:
         agent = self.config.agents.get(agent_id)
         return agent.name.split()[0] if agent else None  # customers see a first name, never an id
 

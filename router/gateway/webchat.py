@@ -146,7 +146,7 @@ def _public(m: dict[str, Any], gw: Gateway) -> dict[str, Any]:
     """A transcript line as a customer sees it (an agent's first name, never its id)."""
     out = {"from": m["from"], "text": m["text"], "at": m["at"], "seq": m["seq"]}
     if m.get("agent"):
-        out["agent_name"] = gw._agent_name(m["agent"])
+        out["agent_name"] = gw.agent_first_name(m["agent"])
     return out
 
 
@@ -154,7 +154,7 @@ async def on_event(gw: Gateway, event: Event, contact_id: str) -> None:
     """Tell the customer's connections what happened to their contact."""
     t = event.type
     if t == EventType.CONTACT_ACCEPTED:
-        body = ("agent_joined", {"agent_name": gw._agent_name((event.contact or {}).get("agent", ""))})
+        body = ("agent_joined", {"agent_name": gw.agent_first_name((event.contact or {}).get("agent", ""))})
     elif t == EventType.CONTACT_REQUEUED:
         body = ("agent_left", {})
     elif t == EventType.CONTACT_TRANSFERRED:
