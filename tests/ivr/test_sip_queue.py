@@ -91,7 +91,9 @@ ivr:
 """
 
 
-async def test_ivr_choices_and_a_dtmf_survey_after_the_agent_hangs_up_reach_the_timeline(tmp_path, redis_url, tenant, monkeypatch):
+async def test_ivr_choices_and_a_dtmf_survey_after_the_agent_hangs_up_reach_the_timeline(
+    tmp_path, redis_url, tenant, monkeypatch
+):
     async with ivr_stack(tmp_path, redis_url, tenant, monkeypatch, SURVEY_IVR) as stack:
         phone = sipp.start_sipp(
             sipp.agent_phone(answer_after_ms=300, talk_ms=1500), tmp_path, "phone", target=None,

@@ -166,8 +166,13 @@ class VoiceStack:
         await self.client.aclose()
 
     async def _record_events(self) -> None:
-        async for event in self.router_client.subscribe(after="0-0", block_ms=200):
-            self.events.append(event)
+        # Its own connection: cancelling a blocked XREAD on the shared pool once hung teardown for 20 s.
+        client = await connect(self.redis_url, tenant=self.config.tenant, max_connections=2)
+        try:
+            async for event in RouterClient(RedisStore(client, self.config)).subscribe(after="0-0", block_ms=200):
+                self.events.append(event)
+        finally:
+            await client.aclose()
 
     def of_type(self, etype: EventType, contact: str | None = None) -> list[Event]:
         return [
