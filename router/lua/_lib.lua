@@ -45,6 +45,17 @@ local function bump(t)
   t['ver'] = tostring(tonumber(t['ver'] or '0') + 1)
 end
 
+-- Back in line in its original place (same sequence number, so same enqueue order): queued, no agent,
+-- no offer. The caller bumps, stores and emits.
+local function back_in_line(contact, queue_key, lane_key)
+  contact['state'] = 'queued'
+  contact['agent'] = ''
+  contact['offer_id'] = ''
+  contact['offer_expires'] = '0'
+  redis.call('ZADD', queue_key, tonumber(contact['seq']), contact['id'])
+  redis.call('ZADD', lane_key, tonumber(contact['seq']), contact['id'])
+end
+
 -- Give one unit of capacity on the contact's channel back to the agent.
 -- With ``now`` the agent's idle time restarts when it holds nothing more; pass nil to leave it.
 local function release(agent_key, agent_contacts_key, agent, contact, now)

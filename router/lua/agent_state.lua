@@ -30,12 +30,7 @@ if target == 'offline' then
     local etype = nil
     if contact['state'] == 'offered' or contact['state'] == 'connected' then
       etype = contact['state'] == 'offered' and 'contact.offer_revoked' or 'contact.requeued'
-      contact['state'] = 'queued'
-      contact['agent'] = ''
-      contact['offer_id'] = ''
-      contact['offer_expires'] = '0'
-      redis.call('ZADD', qkey, tonumber(contact['seq']), contact['id'])
-      redis.call('ZADD', lkey, tonumber(contact['seq']), contact['id'])
+      back_in_line(contact, qkey, lkey)
     elseif contact['state'] == 'wrapup' then
       etype = 'contact.done'
       contact['state'] = 'done'

@@ -9,14 +9,9 @@ if not contact['state'] or not in_csv(ARGV[5], contact['state']) or contact['age
   return err('not_connected')
 end
 if contact['lane'] ~= KEYS[6] then return err('moved') end
-contact['state'] = 'queued'
-contact['agent'] = ''
-contact['offer_id'] = ''
-contact['offer_expires'] = '0'
+back_in_line(contact, KEYS[2], KEYS[6])
 bump(contact)
 hset_table(KEYS[1], contact)
-redis.call('ZADD', KEYS[2], tonumber(contact['seq']), ARGV[1])
-redis.call('ZADD', KEYS[6], tonumber(contact['seq']), ARGV[1])
 local agent = hgetall(KEYS[3])
 release(KEYS[3], KEYS[4], agent, contact, nil)
 local went_away = agent['state'] == 'available'

@@ -13,14 +13,9 @@ if contact['lane'] ~= KEYS[6] then return err('moved') end
 local now = tonumber(ARGV[4])
 local kind = ARGV[5]
 if kind == 'expire' and tonumber(contact['offer_expires']) > now then return err('not_expired') end
-contact['state'] = 'queued'
-contact['agent'] = ''
-contact['offer_id'] = ''
-contact['offer_expires'] = '0'
+back_in_line(contact, KEYS[2], KEYS[6])
 bump(contact)
 hset_table(KEYS[1], contact)
-redis.call('ZADD', KEYS[2], tonumber(contact['seq']), ARGV[1])
-redis.call('ZADD', KEYS[6], tonumber(contact['seq']), ARGV[1])
 local agent = hgetall(KEYS[3])
 local backoff = now + tonumber(ARGV[6])
 if backoff > tonumber(agent['backoff_until'] or '0') then agent['backoff_until'] = tostring(backoff) end
