@@ -1,10 +1,13 @@
-"""Queue and agent statistics from Redis, for the CLI (and later the wallboard and metrics)."""
+"""Queue and agent statistics: from Redis for the CLI, the wallboard and metrics; followed from the event
+stream for wait estimates (the chat widget's and the IVR's announcements)."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from router.events import agent_from_fields
+from router.events import Event, EventType, agent_from_fields
 from router.lifecycle import AgentState
 from router.state import AgentView, agent_queues
 from router.store import RedisStore
@@ -104,3 +107,38 @@ async def agent_states(store: RedisStore) -> dict[str, AgentView]:
         agent_id: agent_from_fields(fields) if fields else AgentView(id=agent_id)
         for agent_id, fields in zip(store.config.agents, rows, strict=True)
     }
+
+
+def serving_agents(states: Mapping[str, AgentView], queues_of: Callable[[str], Iterable[str]]) -> dict[str, int]:
+    """Per queue, the agents logged in (not offline) who serve it; ``queues_of(agent id)`` names its queues."""
+    serving: dict[str, int] = {}
+    for agent_id, view in states.items():
+        if view.state != AgentState.OFFLINE:
+            for queue in queues_of(agent_id):
+                serving[queue] = serving.get(queue, 0) + 1
+    return serving
+
+
+class HandleTimes:
+    """Each queue's last ``keep`` handle times (acceptance to completion), from the lifecycle events."""
+
+    def __init__(self, keep: int = 20) -> None:
+        self.keep = keep
+        self._accepted: dict[str, float] = {}  # contact -> when an agent accepted it
+        self._times: dict[str, deque[float]] = {}
+
+    def observe(self, event: Event) -> None:
+        contact = event.contact or {}
+        cid = contact.get("id", "")
+        if event.type == EventType.CONTACT_ACCEPTED:
+            self._accepted[cid] = event.at
+        elif event.type == EventType.CONTACT_COMPLETED and cid in self._accepted:
+            times = self._times.setdefault(contact.get("queue", ""), deque(maxlen=self.keep))
+            times.append(event.at - self._accepted.pop(cid))
+
+    def recent(self, queue: str) -> tuple[float, ...]:
+        return tuple(self._times.get(queue, ()))
+
+    def mean(self, queue: str, default: float) -> float:
+        times = self._times.get(queue)
+        return sum(times) / len(times) if times else default

@@ -25,7 +25,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,7 +42,7 @@ from router.config.model import Config
 from router.errors import StaleDecision
 from router.events import Event, EventType
 from router.state import agent_queues
-from router.stats import agent_states
+from router.stats import HandleTimes, agent_states, serving_agents
 from router.store import RedisStore, connect
 from skills.model import SkillRequirement
 from telephony import endpoint as sip
@@ -165,8 +165,7 @@ class Worker:
         self._tasks: set[asyncio.Task] = set()
         store.add_scripts("telephony", SCRIPTS)
         self.profiles = CustomerStore(store.client, config.tenant, clock, customer_settings(config))
-        self.accepted_at: dict[str, float] = {}  # contact -> when an agent accepted it
-        self.handle_times: dict[str, list[float]] = {}  # queue -> its last 20 handle times (for the estimate)
+        self.handle_times = HandleTimes()  # each queue's recent handle times, for the announced wait
         self._serving_cache: tuple[float, dict[str, int]] = (0.0, {})  # (read at, queue -> agents logged in)
 
     # -- running ------------------------------------------------------------------------------------
@@ -453,24 +452,14 @@ class Worker:
             with contextlib.suppress(CustomerError):
                 await self.profiles.append(caller.customer, entry)
 
-    def _note_handle_time(self, event: Event, contact_id: str) -> None:
-        if event.type == EventType.CONTACT_ACCEPTED:
-            self.accepted_at[contact_id] = event.at
-        elif event.type == EventType.CONTACT_COMPLETED and contact_id in self.accepted_at:
-            queue = (event.contact or {}).get("queue", "")
-            times = self.handle_times.setdefault(queue, [])
-            times.append(event.at - self.accepted_at.pop(contact_id))
-            del times[:-20]
+    def _queues_of(self, agent_id: str) -> Iterable[str]:
+        return agent_queues(self.config, self.config.agents[agent_id])
 
     async def _serving(self, queue: str) -> int:
         """Agents logged in (not offline) who serve ``queue``; read at most every 5 s."""
         read_at, serving = self._serving_cache
         if self.clock() - read_at > 5.0:
-            serving = {}
-            for agent_id, view in (await agent_states(self.store)).items():
-                if str(view.state) != "offline":
-                    for q in agent_queues(self.config, self.config.agents[agent_id]):
-                        serving[q] = serving.get(q, 0) + 1
+            serving = serving_agents(await agent_states(self.store), self._queues_of)
             self._serving_cache = (self.clock(), serving)
         return serving.get(queue, 0)
 
@@ -486,7 +475,7 @@ class Worker:
                 continue
             status = QueueStatus(
                 position=rank + 1,
-                handle_times=tuple(self.handle_times.get(caller.queue, ())),
+                handle_times=self.handle_times.recent(caller.queue),
                 agents=await self._serving(caller.queue),
             )
             plays = [a for a in caller.announcer.tick(self.clock(), status) if isinstance(a, Play)]
@@ -554,7 +543,7 @@ class Worker:
             try:
                 async for event in self.router.subscribe(types=types):
                     cid = (event.contact or {}).get("id", "")
-                    self._note_handle_time(event, cid)
+                    self.handle_times.observe(event)
                     caller = self.by_contact.get(cid)
                     if caller is not None:
                         self._spawn(self._router_event(caller, event))

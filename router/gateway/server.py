@@ -58,7 +58,7 @@ from router.gateway.peer import Peer
 from router.gateway.protocol import AGENT, CONNECTOR, CUSTOMER, SUPERVISOR, ErrorCode, ProtocolError, parse
 from router.gateway.ratelimit import MovingWindows
 from router.gateway.sessions import GatewayState, Posted, Refused
-from router.stats import agent_states, queue_stats
+from router.stats import HandleTimes, agent_states, queue_stats, serving_agents
 from router.store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -128,10 +128,9 @@ class Gateway:
         self.offers: OrderedDict[str, OfferInfo] = OrderedDict()  # offer id -> ..., the newest 100,000
         self.open_offer: dict[str, str] = {}  # contact id -> its open offer id
         self.positions: dict[str, tuple[int, int]] = {}  # contact id -> (position, estimate) last sent
-        self.handle_times: dict[str, float] = {}  # queue -> moving average of handle time
+        self.handle_times = HandleTimes()  # each queue's recent handle times, for wait estimates
         self.serving: dict[str, int] = {}  # queue -> agents logged in who serve it
         self.session_watch = agents.SessionWatch()  # when the ticker next reads every agent session
-        self.accepted_at: dict[str, float] = {}  # contact id -> when accepted (for handle times)
         self.latest_stats: dict[str, Any] | None = None
         self.today: dict[str, Any] = {}  # CSAT, FCR, ... of the day so far (router/gateway/today.py)
         self.contacts_today = today.TodaysContacts()
@@ -375,13 +374,7 @@ class Gateway:
                     )
         if t == EventType.CONTACT_COMPLETED:
             self.kpis_stale = True
-        if t == EventType.CONTACT_ACCEPTED:
-            self.accepted_at[cid] = event.at
-        elif t == EventType.CONTACT_COMPLETED and cid in self.accepted_at:
-            handled = event.at - self.accepted_at.pop(cid)
-            queue = contact.get("queue", "")
-            old = self.handle_times.get(queue)
-            self.handle_times[queue] = handled if old is None else 0.8 * old + 0.2 * handled
+        self.handle_times.observe(event)
         if t == EventType.AGENT_STATE_CHANGED and event.agent:
             peer = self.agents.get(event.agent.get("id", ""))
             if peer is not None:
@@ -553,15 +546,11 @@ class Gateway:
         queues = await queue_stats(self.store, now)
         states = await agent_states(self.store)
         by_state: dict[str, int] = {"available": 0, "away": 0, "offline": 0, "busy": 0}
-        serving: dict[str, int] = {}
         agents_out = []
         for agent_id, view in states.items():
             state = str(view.state)
             busy = state != "offline" and any(view.load.values())
             by_state["busy" if busy and state == "available" else state] += 1
-            if state != "offline":
-                for q in self._queues_of(agent_id):
-                    serving[q] = serving.get(q, 0) + 1
             agents_out.append(
                 {
                     "id": agent_id,
@@ -571,7 +560,7 @@ class Gateway:
                     "load": dict(view.load),
                 }
             )
-        self.serving = serving
+        self.serving = serving_agents(states, self._queues_of)
         self.metrics.update(queues, by_state)
         self.latest_stats = {
             "at": now,
@@ -610,7 +599,7 @@ class Gateway:
 
     def estimate(self, queue: str, position: int, channel: str) -> int:
         """Estimated wait of the ``position``-th waiting contact, rounded up to the minute (seconds)."""
-        handle = self.handle_times.get(queue, DEFAULT_HANDLE_TIME)
+        handle = self.handle_times.mean(queue, DEFAULT_HANDLE_TIME)
         capacity = self.config.channels[channel].capacity if channel in self.config.channels else 1
         servers = max(1, self.serving.get(queue, 0) * capacity)
         return int(math.ceil(position * handle / servers / 60.0) * 60)
