@@ -100,14 +100,11 @@ def _queue(gw: Gateway, cmd: Inbound, default: str) -> str:
     return name
 
 
-async def outbound(gw: Gateway, connector: str, contact_id: str, address: str, text: str) -> int:
+async def outbound(gw: Gateway, connector: str, contact_id: str, channel: str, address: str, text: str) -> int:
     """An agent's reply, to every connection of the connector (it sends it on); returns how many got it."""
-    contact = await gw.store.contact(contact_id)
     sent = 0
     for peer in list(gw.connectors.get(connector, ())):
-        sent += await peer.push(
-            "outbound", contact=contact_id, channel=contact.get("channel", ""), to=address, text=text
-        )
+        sent += await peer.push("outbound", contact=contact_id, channel=channel, to=address, text=text)
     return sent
 
 

@@ -426,7 +426,9 @@ class Gateway:
             delivered += await holder.push("message", **body)
         connector = fields.get("connector", "")
         if connector and msg["from"] == "agent" and connector in self.connectors:
-            delivered += await connectors.outbound(self, connector, cid, fields.get("address", ""), msg["text"])
+            delivered += await connectors.outbound(
+                self, connector, cid, fields.get("channel", ""), fields.get("address", ""), msg["text"]
+            )
         if delivered:
             self.metrics.messages.labels(msg["from"]).inc(delivered)
 
@@ -451,11 +453,10 @@ class Gateway:
     async def say(self, contact_id: str, kind: str, agent_id: str, text: str, now: float) -> Posted:
         """Post a message on a contact's conversation and put it in its customer's timeline."""
         posted = await self.state.post(contact_id, kind, agent_id, text, now)
-        customer, channel = await self.store.client.hmget(self.store.keys.contact(contact_id), ["customer", "channel"])
-        if customer:
-            entry = timeline_message(now, kind, text, channel=channel or "", contact=contact_id, agent=agent_id)
+        if posted.customer:
+            entry = timeline_message(now, kind, text, channel=posted.channel, contact=contact_id, agent=agent_id)
             try:
-                await self.profiles.append(customer, entry)
+                await self.profiles.append(posted.customer, entry)
             except CustomerError as exc:  # erased meanwhile: the conversation goes on without a timeline
                 log.info("contact %s: timeline entry skipped (%s)", contact_id, exc.code)
         return posted

@@ -43,6 +43,8 @@ class Posted:
     holder: str  # the agent holding the contact ('' when queued)
     connector: str
     address: str
+    customer: str  # the contact's customer ('' when unknown)
+    channel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,7 @@ class GatewayState:
         reply = await self.store.eval("chat_message", keys, args)
         if reply[0] != "ok":
             raise Refused(reply[1])
-        return Posted(json.loads(reply[1]), reply[2], reply[3], reply[4])
+        return Posted(json.loads(reply[1]), *reply[2:7])
 
     async def transcript(self, contact_id: str, last: int = 200) -> list[dict[str, Any]]:
         return [json.loads(m) for m in await self.client.lrange(self.transcript_key(contact_id), -last, -1)]

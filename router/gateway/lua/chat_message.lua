@@ -3,7 +3,8 @@
 -- KEYS[1] contact hash  KEYS[2] transcript list  KEYS[3] chat stream
 -- ARGV[1] contact id  ARGV[2] sender kind (customer, agent, system)  ARGV[3] sender agent id ('' otherwise)
 -- ARGV[4] text  ARGV[5] now  ARGV[6] stream maxlen  ARGV[7] transcript retention (s)
--- Returns {'ok', message_json, agent holding the contact, connector, address} or {'err', code}:
+-- Returns {'ok', message_json, agent holding the contact, connector, address, customer, channel} or
+-- {'err', code}:
 -- not_found, forbidden (an agent who doesn't hold the contact), illegal_state (the conversation is over).
 local contact = hgetall(KEYS[1])
 if not contact['id'] then return err('not_found') end
@@ -28,5 +29,6 @@ local message = cjson.encode({seq = seq, from = kind, agent = ARGV[3], text = AR
 redis.call('LSET', KEYS[2], -1, message)
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[7]))
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'contact', ARGV[1], 'message', message,
-           'holder', contact['agent'] or '', 'connector', connector, 'address', address)
-return {'ok', message, contact['agent'] or '', connector, address}
+           'holder', contact['agent'] or '', 'connector', connector, 'address', address,
+           'channel', contact['channel'] or '')
+return {'ok', message, contact['agent'] or '', connector, address, contact['customer'] or '', contact['channel'] or ''}
