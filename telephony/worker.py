@@ -320,7 +320,7 @@ class Worker:
         elif isinstance(action, Enqueue):
             await self._enqueue(caller, action)
         elif isinstance(action, Callback):
-            await self._callback(caller, action)
+            await self._callback_from_menu(caller, action)
         elif isinstance(action, Transfer):
             caller.state = "ended"
             await ep.run(ep.transfer, caller.leg, action.uri)
@@ -402,9 +402,16 @@ class Worker:
             caller.announcer = Announcer(ivr, action.queue, language, caller.caller_id, dict(action.attrs))
             self._spawn(self._announce(caller))
 
-    async def _callback(self, caller: Caller, action: Callback) -> None:
+    async def _callback_from_menu(self, caller: Caller, action: Callback) -> None:
+        """The flow's ``callback`` node: a new voice contact in the action's queue carrying the number to ring
+        (attribute ``callback``); the caller hears no more and is let go. When an agent accepts it, a worker
+        dials the number (:meth:`_dial_callback`)."""
         attrs = {**self._attrs(caller, action.attrs), "callback": action.number}
-        await self.router.enqueue(action.queue, "voice", customer=await self._customer(caller), attrs=attrs)
+        try:
+            await self.router.enqueue(action.queue, "voice", customer=await self._customer(caller), attrs=attrs)
+            log.info("call %s: callback requested from the menu, waiting in %s", caller.contact_id, action.queue)
+        except StaleDecision as exc:
+            log.error("call %s: callback contact refused by %s (%s)", caller.contact_id, action.queue, exc)
         caller.state = "ended"
         await self.endpoint.run(self.endpoint.hangup, caller.leg)
 
@@ -548,7 +555,7 @@ class Worker:
                     if caller is not None:
                         self._spawn(self._router_event(caller, event))
                     elif event.type == EventType.CONTACT_ACCEPTED and self.tel.callback_uri:
-                        self._spawn(self._callback(event.contact or {}))
+                        self._spawn(self._dial_callback(event.contact or {}))
             except (ConnectionError, OSError) as exc:  # Redis restarting: follow again
                 log.warning("telephony worker %s: event stream lost (%s); following again", self.id, exc)
                 await asyncio.sleep(0.5)
@@ -566,7 +573,7 @@ class Worker:
         elif event.type == EventType.CONTACT_COMPLETED and with_agent:
             await self._end_contact(caller, "agent_completed", tell_router=False, hang_up=True)
 
-    async def _callback(self, contact: dict[str, str]) -> None:
+    async def _dial_callback(self, contact: dict[str, str]) -> None:
         """An agent accepted a callback contact (attribute ``callback``: the number): if this worker has a
         caller's place free and claims it first, it rings the customer (``callback_uri``), then the agent, and bridges
         them like any call. A customer who does not answer completes the contact (``callback_no_answer``)."""
