@@ -33,6 +33,7 @@ KEYS = (
     "voicemail_dir",
     "music_on_hold",
     "transfer_allow",
+    "rejoin_window",
     "entry",
     "prompts",
     "announce",
@@ -47,6 +48,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RANGE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])")
 # Prompts the queue announcer plays (ivr.announce); checked when announcements are on.
 ANNOUNCE_PROMPTS = ("position_is", "in_line", "you_are_next", "wait_is", "minute", "minutes", "callback_offer")
+REJOIN_PROMPT = "welcome_back"  # played (when declared) to a caller who gets their old place back
+MAX_REJOIN_WINDOW = 86400.0  # an abandoned contact's record is kept a day
 NUMBER_PROMPTS = 99  # `prompts build` renders the numbers 1..99 per language as prompts number_1 ... number_99
 
 
@@ -175,6 +178,7 @@ class IvrConfig:
     voicemail_dir: str = ""  # absolute
     music_on_hold: str = ""  # absolute; empty: prompts_dir/music_on_hold.wav made by `prompts build`
     transfer_allow: tuple[str, ...] = ()  # fnmatch patterns
+    rejoin_window: float = 120.0  # seconds: a caller who hung up while queued and calls again gets their place back
     entry_default: str = ""
     entry_numbers: Mapping[str, str] = field(default_factory=frozen_map)  # number dialled -> flow
     prompts: Mapping[str, Prompt] = field(default_factory=frozen_map)
@@ -249,6 +253,7 @@ def read_section(r: Reader, node: YNode | None, path: str, config: Config) -> Iv
         voicemail_dir=file("voicemail_dir", "voicemail"),
         music_on_hold=file("music_on_hold", ""),
         transfer_allow=allow,
+        rejoin_window=f.number("rejoin_window", base.rejoin_window, lo=0, hi=MAX_REJOIN_WINDOW, what=SECONDS),
         entry_default=default or (next(iter(flow_nodes), "")),
         entry_numbers=frozen_map(numbers),
         prompts=frozen_map(prompts),

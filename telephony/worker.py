@@ -36,6 +36,7 @@ from customers.store import CustomerError, CustomerStore
 from customers.timeline import Entry, EntryKind
 from ivr.actions import Callback, Enqueue, Hangup, Play, Record, StopPlay, Transfer, Wait
 from ivr.announce import Announcer, QueueStatus
+from ivr.config import REJOIN_PROMPT
 from router.client import RouterClient
 from router.config.loader import load
 from router.config.model import Config
@@ -54,6 +55,7 @@ from telephony.state import (
     SCRIPTS,
     call_key,
     claim_key,
+    rejoin_key,
     worker_contacts_key,
     worker_id,
     worker_key,
@@ -425,8 +427,11 @@ class Worker:
         return caller.customer
 
     async def _begin(self, caller: Caller) -> None:
-        """Start the call: a caller whose open case says so skips the menu and goes to the case's queue
+        """Start the call: a caller who hung up while queued less than ``ivr.rejoin_window`` ago gets that
+        place back; a caller whose open case says so skips the menu and goes to the case's queue
         (``customers.continuity.voice.reuse_queue``); everyone else hears the IVR."""
+        if await self._rejoin(caller):
+            return
         follow_on = None
         if self.profiles.config.rule("voice").reuse_queue:
             customer = await self._customer(caller)
@@ -437,6 +442,65 @@ class Worker:
                 await self._enqueue(caller, Enqueue(queue=follow_on.queue, attrs={"continued_case": follow_on.case.id}))
             return
         await self._feed(caller, lambda now: caller.flow.start(now))
+
+    def _rejoin_window(self) -> float:
+        return float(getattr(self.config.ivr, "rejoin_window", 0.0) or 0.0)
+
+    async def _rejoin(self, caller: Caller) -> bool:
+        """A caller whose customer abandoned a queued call within the rejoin window takes its place again
+        (``tel_rejoin``: a new contact with the old one's queue, sequence number and enqueue time), skips the
+        menu and hears ``welcome_back`` (when declared), then music. False: nothing to rejoin."""
+        window = self._rejoin_window()
+        if window <= 0:
+            return False
+        customer = await self._customer(caller)
+        if not customer:
+            return False
+        k = self.store.keys
+        note = rejoin_key(k.prefix, customer)
+        old_id = await self.store.client.get(note)
+        if not old_id:
+            return False
+        old = await self.store.contact(old_id)
+        if old.get("state") != "abandoned" or not old.get("lane") or old.get("queue") not in self.config.queues:
+            return False
+        keys = [note, k.contact(old_id), k.contact(caller.contact_id), k.queue(old["queue"]), old["lane"]]
+        keys += [k.contacts, k.events]
+        given = json.dumps({"worker": self.id, "caller_id": caller.caller_id, "called": caller.called})
+        async with caller.lock:
+            if caller.state != "ivr":
+                return True  # gone meanwhile
+            caller.state, caller.queue = "queued", old["queue"]
+            self.by_contact[caller.contact_id] = caller  # before the script: an offer may follow at once
+            await self._hold(caller, True)
+            args = [old_id, caller.contact_id, repr(self.clock()), repr(window), self.store.maxlen, given]
+            reply = await self.store.eval("tel_rejoin", keys, args)
+            if reply[0] != "ok":
+                caller.state, caller.queue = "ivr", ""
+                self.by_contact.pop(caller.contact_id, None)
+                await self._hold(caller, False)
+                log.info("call %s: no place to rejoin (%s)", caller.contact_id, reply[1])
+                return False
+            attrs = json.loads(json.loads(reply[1]).get("attrs") or "{}")
+            ivr = self.config.ivr
+            caller.language = attrs.get("language") or getattr(ivr, "language", "") or "en"
+            await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
+        log.info("call %s rejoins %s in the place of contact %s", caller.contact_id, caller.queue, old_id)
+        if REJOIN_PROMPT in getattr(ivr, "prompts", {}):
+            path = ivr.prompt_path(REJOIN_PROMPT, caller.language)
+            await self._speak(caller, [Play(REJOIN_PROMPT, path)])
+        if getattr(ivr, "announce", None) is not None:
+            caller.announcer = Announcer(ivr, caller.queue, caller.language, caller.caller_id, attrs)
+            self._spawn(self._announce(caller))
+        return True
+
+    async def _note_abandon(self, caller: Caller) -> None:
+        """The caller hung up while queued: their customer may take this place again within the window."""
+        window = self._rejoin_window()
+        if window <= 0 or not caller.customer or caller.flow is None:
+            return
+        keys = [rejoin_key(self.store.keys.prefix, caller.customer), self.store.keys.contact(caller.contact_id)]
+        await self.store.eval("tel_left", keys, [caller.contact_id, repr(window)])
 
     async def _ivr_timeline(self, caller: Caller, action: Enqueue) -> None:
         """The caller's menu choices and collected fields, into the customer's timeline (channel voice)."""
@@ -773,6 +837,8 @@ class Worker:
         try:
             if tell_router and state == "queued":
                 await self.router.abandon(caller.contact_id, reason)
+                if reason == "caller_hangup":
+                    await self._note_abandon(caller)
             elif tell_router and state in ("dialing", "bridged"):
                 await self.router.complete(caller.contact_id, caller.agent_id, disposition=reason)
         except StaleDecision as exc:

@@ -161,3 +161,14 @@ def test_an_empty_ivr_section_means_no_flows_and_a_section_without_flows_is_an_e
     line, path, message = one_problem("ivr:\n  language: en\n")
     assert (line, path) == (line_of("ivr:\n  language: en\n", "language: en"), "ivr.flows")
     assert "at least one flow" in message
+
+
+def test_the_rejoin_window_defaults_to_two_minutes_and_must_be_a_day_or_less():
+    assert load_ivr().ivr.rejoin_window == 120.0
+    assert load("routing.yaml").ivr.rejoin_window == 120.0 and "welcome_back" in load("routing.yaml").ivr.prompts
+    ivr = IVR.replace("ivr:\n", "ivr:\n  rejoin_window: 0\n", 1)
+    assert load_ivr(ivr).ivr.rejoin_window == 0.0  # off
+    ivr = IVR.replace("ivr:\n", "ivr:\n  rejoin_window: 90000\n", 1)
+    line, path, message = one_problem(ivr)
+    assert (line, path) == (line_of(ivr, "rejoin_window:"), "ivr.rejoin_window")
+    assert "seconds" in message
