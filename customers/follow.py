@@ -42,6 +42,9 @@ def entries_for(event: Event) -> list[Derived]:
         return [Derived(Entry(kind=EntryKind.TRANSFER, agent=agent, data=data, **base))]
     if event.type == EventType.CONTACT_COMPLETED:
         out = []
+        if x.get("transfer_to"):  # a call the agent sent out of the center, to a SIP URI
+            data = {"from_queue": c.get("queue", ""), "to_uri": x["transfer_to"]}
+            out.append(Derived(Entry(kind=EntryKind.TRANSFER, agent=agent, data=data, **base)))
         if x.get("disposition"):
             out.append(Derived(Entry(kind=EntryKind.DISPOSITION, agent=agent, data={"code": x["disposition"]}, **base)))
         if x.get("note"):

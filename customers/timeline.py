@@ -21,7 +21,7 @@ class EntryKind(StrEnum):
     MESSAGE = "message"  # data: who (customer, agent, system), text
     IVR_CHOICE = "ivr.choice"  # data: menu, choice
     FIELD = "field"  # data: name, value (a collected field)
-    TRANSFER = "transfer"  # data: from_queue, to_queue
+    TRANSFER = "transfer"  # data: from_queue, and to_queue or (a call sent out of the center) to_uri
     DISPOSITION = "disposition"  # data: code
     NOTE = "note"  # data: text (wrap-up note)
     SURVEY = "survey"  # data: score (1-5), question

@@ -369,12 +369,20 @@ class RedisStore:
         return "complete", keys, args
 
     async def complete(
-        self, contact_id: str, agent_id: str, now: float, *, disposition: str = "", note: str = ""
+        self,
+        contact_id: str,
+        agent_id: str,
+        now: float,
+        *,
+        disposition: str = "",
+        note: str = "",
+        transfer_to: str = "",
     ) -> Result:
-        """The agent is done with a connected contact: wrap-up starts (or it is done at once)."""
+        """The agent is done with a connected contact: wrap-up starts (or it is done at once). ``transfer_to``: the
+        SIP URI a call leaves for (the event carries it to the telephony worker holding the call)."""
         queue, customer = await self.client.hmget(self.keys.contact(contact_id), ["queue", "customer"])
         call = self._complete_call(contact_id, agent_id, queue or "", customer or "", now, disposition, note)
-        return await self._must("complete", *call)
+        return await self._must("complete", *call[:2], [*call[2], transfer_to])
 
     async def complete_many(self, contacts: Sequence[tuple[str, str, str, str]], now: float) -> list[Result]:
         """Complete many connected contacts, given as (contact, agent, queue, customer), in one round trip."""

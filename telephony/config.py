@@ -37,6 +37,7 @@ KEYS = (
     "restart_delay",
     "callback_uri",
     "callback_ring",
+    "transfer_ring",
 )
 MAX_WORKERS = 64
 RTP_PORTS_PER_WORKER = 100
@@ -67,6 +68,7 @@ class TelephonyConfig:
     restart_delay: float = 0.5  # seconds before a dead worker is started again
     callback_uri: str = ""  # how to dial a callback number, e.g. "sip:{number}@trunk.example:5060"; empty: none
     callback_ring: float = 30.0  # seconds a callback rings the customer before it counts as not answered
+    transfer_ring: float = 30.0  # seconds a SIP URI an agent transferred a call to rings before the caller is let go
 
     def worker_ports(self) -> list[int]:
         return [self.worker_port + i for i in range(self.workers)]
@@ -129,4 +131,5 @@ def read_section(r: Reader, node: Node | None, path: str, config: Config) -> Tel
         restart_delay=f.number("restart_delay", base.restart_delay, lo=0, what=SECONDS),
         callback_uri=f.matching("callback_uri", CALLBACK_URI, 'a SIP URI with {number}, e.g. "sip:{number}@host"', ""),
         callback_ring=f.number("callback_ring", base.callback_ring, above=0, what=SECONDS),
+        transfer_ring=f.number("transfer_ring", base.transfer_ring, above=0, what=SECONDS),
     )

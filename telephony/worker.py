@@ -121,6 +121,7 @@ class Caller:
     path: list[str] = field(default_factory=list)  # digits pressed in the IVR
     stats: dict[str, str] = field(default_factory=dict)
 
+    transferred: bool = False  # the agent sent the call out to a SIP URI: the agent leg is that URI's
     customer: str | None = None  # the customer profile (customers/), once identified
     announcer: Announcer | None = None  # position and wait announcements while queued
     prompt_done: asyncio.Event | None = None  # set when the announcement prompt playing now ends
@@ -290,10 +291,12 @@ class Worker:
             caller.agent_media.set()
         elif isinstance(event, sip.Ended):
             self.by_agent_leg.pop(event.leg, None)
-            self._keep_stats(caller, "agent", event.stats)
+            self._keep_stats(caller, "transfer" if caller.transferred else "agent", event.stats)
             caller.agent_gone.set()
             if caller.state == "bridged":
                 self._spawn(self._agent_left(caller))
+            elif caller.state == "transferred":  # the far end of the transfer hung up
+                self._spawn(self._end_contact(caller, "transfer_hangup", tell_router=False, hang_up=True))
 
     @staticmethod
     def _keep_stats(caller: Caller, side: str, stats: sip.LegStats | None) -> None:
@@ -634,6 +637,8 @@ class Worker:
             await self._end_contact(caller, str(event.type), tell_router=False, hang_up=True)
         elif event.type in (EventType.CONTACT_TRANSFERRED, EventType.CONTACT_REQUEUED) and with_agent:
             await self._back_in_line(caller, contact.get("queue", caller.queue))
+        elif event.type == EventType.CONTACT_COMPLETED and with_agent and event.extra.get("transfer_to"):
+            await self._transfer_out(caller, event.extra["transfer_to"])
         elif event.type == EventType.CONTACT_COMPLETED and with_agent:
             await self._end_contact(caller, "agent_completed", tell_router=False, hang_up=True)
 
@@ -700,6 +705,45 @@ class Worker:
             await self.endpoint.run(self.endpoint.hangup, leg)
         await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
 
+    async def _transfer_out(self, caller: Caller, uri: str) -> None:
+        """The agent sent the call to a SIP URI (the contact is completed, disposition ``transferred``): the
+        agent's phone is hung up, the caller hears music while the worker dials the URI on the leg the agent
+        had, then the two are bridged until either hangs up. Dialled and bridged here rather than REFERred, so
+        it works with any caller or trunk (sipp and many trunks refuse REFER) and the call record keeps both
+        legs. Not answered within ``telephony.transfer_ring``: the caller is let go."""
+        log.info("call %s: agent %s transferred it out", caller.contact_id, caller.agent_id)
+        caller.state, caller.transferred = "transferring", True
+        leg, caller.agent_leg = caller.agent_leg, 0
+        caller.agent_gone.set()  # wakes a dial of the agent still in progress
+        if leg:
+            self.by_agent_leg.pop(leg, None)
+            await self.endpoint.run(self.endpoint.hangup, leg)
+        await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
+        caller.answered.clear()
+        caller.agent_media.clear()
+        caller.agent_gone.clear()
+        answered = False
+        try:
+            caller.agent_leg = await self.endpoint.run(self.endpoint.dial, uri)
+            self.by_agent_leg[caller.agent_leg] = caller
+            ring = self.tel.transfer_ring
+            answered = await _first(caller.answered, caller.agent_gone, ring) and not caller.agent_gone.is_set()
+            answered = answered and await _first(caller.agent_media, caller.agent_gone, 5.0)
+        except RuntimeError as exc:
+            log.warning("call %s: the transfer could not be dialled: %s", caller.contact_id, exc)
+        if caller.state != "transferring":  # the caller hung up meanwhile
+            return
+        if answered:
+            try:
+                await self.endpoint.run(self.endpoint.bridge, caller.leg, caller.agent_leg)
+                caller.state = "transferred"
+                log.info("call %s: transfer answered and bridged", caller.contact_id)
+                self._spawn(self._listen(caller, "transfer"))
+                return
+            except LookupError:  # one side hung up just now
+                pass
+        await self._end_contact(caller, "transfer_failed", tell_router=False, hang_up=True)
+
     async def _connect_agent(self, caller: Caller, agent_id: str) -> None:
         agent = self.config.agents.get(agent_id)
         queue = self.config.queues.get(caller.queue)
@@ -744,17 +788,19 @@ class Worker:
         log.info("call %s bridged to agent %s", caller.contact_id, agent_id)
         self._spawn(self._listen(caller))
 
-    async def _listen(self, caller: Caller, every: float = 0.1) -> None:
-        """While bridged, keep the loudest audio each side heard from the other (the call record shows
-        whether audio crossed the bridge both ways, not only that packets flowed)."""
-        heard = {"agent_heard_level": 0, "caller_heard_level": 0}
-        while caller.state == "bridged":
+    async def _listen(self, caller: Caller, side: str = "agent", every: float = 0.1) -> None:
+        """While bridged (to the agent, or to where the call was transferred: ``side``), keep the loudest audio
+        each side heard from the other (the call record shows whether audio crossed the bridge both ways, not
+        only that packets flowed)."""
+        heard = {f"{side}_heard_level": 0, "caller_heard_level": 0}
+        state = caller.state
+        while caller.state == state:
             try:
                 _, to_agent = await self.endpoint.run(self.endpoint.levels, caller.agent_leg)
                 _, to_caller = await self.endpoint.run(self.endpoint.levels, caller.leg)
             except LookupError:
                 break
-            heard["agent_heard_level"] = max(heard["agent_heard_level"], to_agent)
+            heard[f"{side}_heard_level"] = max(heard[f"{side}_heard_level"], to_agent)
             heard["caller_heard_level"] = max(heard["caller_heard_level"], to_caller)
             caller.stats.update({k: str(v) for k, v in heard.items()})
             await asyncio.sleep(every)
@@ -826,6 +872,9 @@ class Worker:
         caller.state = "ended"
         if caller.agent_leg:
             await self.endpoint.run(self.endpoint.hangup, caller.agent_leg)
+            if caller.transferred:  # its Ended event carries the transfer leg's RTP counts
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(caller.agent_gone.wait(), 2.0)
         if hang_up:
             await self.endpoint.run(self.endpoint.hangup, caller.leg)
             with contextlib.suppress(TimeoutError):  # its Ended event carries the caller leg's RTP counts

@@ -101,9 +101,11 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         await peer.ack(cmd.id, "end_wrapup", contact=cmd.contact)
     elif isinstance(cmd, LinkIdentifier | MergeCustomers | UnmergeCustomers):
         await profiles.handle(gw, peer, cmd, agent=agent_id)
+    elif isinstance(cmd, Transfer) and cmd.uri:
+        await _transfer_out(gw, peer, agent_id, cmd, now)
     elif isinstance(cmd, Transfer):
         if bool(cmd.queue) == bool(cmd.agent):
-            raise ProtocolError(ErrorCode.BAD_FIELD, "'transfer' needs either 'queue' or 'agent'", id=cmd.id)
+            raise ProtocolError(ErrorCode.BAD_FIELD, "'transfer' needs one of 'queue', 'agent' or 'uri'", id=cmd.id)
         if cmd.agent and cmd.agent not in gw.config.agents:
             raise ProtocolError(ErrorCode.NOT_FOUND, f"no agent {cmd.agent!r}", id=cmd.id)
         if cmd.queue and cmd.queue not in gw.config.queues:
@@ -112,6 +114,22 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         to_queue = cmd.queue or fields["queue"]
         await gw.store.transfer(cmd.contact, agent_id, to_queue, now, to_agent=cmd.agent)
         await peer.ack(cmd.id, "transfer", contact=cmd.contact, queue=to_queue, agent=cmd.agent or None)
+
+
+async def _transfer_out(gw: Gateway, peer: Peer, agent_id: str, cmd: Transfer, now: float) -> None:
+    """A call leaves the center for a SIP URI on ``ivr.transfer_allow``: the contact completes (disposition
+    ``transferred``, the URI in the event); the telephony worker holding the call hangs up the agent's phone
+    and connects the caller to the URI."""
+    if cmd.queue or cmd.agent:
+        raise ProtocolError(ErrorCode.BAD_FIELD, "'transfer' needs one of 'queue', 'agent' or 'uri'", id=cmd.id)
+    allowed = getattr(gw.config.ivr, "transfer_allowed", None)
+    if allowed is None or not allowed(cmd.uri):
+        raise ProtocolError(ErrorCode.NOT_ALLOWED, "that SIP URI is not on ivr.transfer_allow", id=cmd.id)
+    fields = await _own_contact(gw, agent_id, cmd.contact, cmd.id)
+    if fields.get("channel") != "voice":
+        raise ProtocolError(ErrorCode.ILLEGAL_STATE, "only a call can be transferred to a SIP URI", id=cmd.id)
+    result = await gw.store.complete(cmd.contact, agent_id, now, disposition="transferred", transfer_to=cmd.uri)
+    await peer.ack(cmd.id, "transfer", contact=cmd.contact, uri=cmd.uri, wrapup_until=result.contact.wrapup_until)
 
 
 async def _own_offer(gw: Gateway, agent_id: str, offer_id: str, request_id: Any) -> str:
@@ -226,9 +244,7 @@ async def customer_view(gw: Gateway, customer: str) -> dict[str, Any]:
     return {"customer": {**held["profile"], "case": held["case"]}, "history": held["timeline"]}
 
 
-async def offer_message(
-    gw: Gateway, contact: dict[str, str], transcript: list[dict[str, Any]] | None = None
-) -> str:
+async def offer_message(gw: Gateway, contact: dict[str, str], transcript: list[dict[str, Any]] | None = None) -> str:
     """The ``offer`` message for an offered contact (its hash or event snapshot)."""
     expires = float(contact.get("offer_expires") or 0)
     detail = await contact_detail(gw, contact["id"], contact, transcript)

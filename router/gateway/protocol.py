@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"  # no such contact, offer, queue or agent
     OFFER_GONE = "offer_gone"  # the offer expired, was revoked or answered already
     ILLEGAL_STATE = "illegal_state"  # the contact or agent isn't in a state that allows this
+    NOT_ALLOWED = "not_allowed"  # a transfer to a SIP URI that is not on ivr.transfer_allow
     REPLACED = "replaced"  # the same agent logged in on another connection
     INTERNAL = "internal"  # a fault of the server (logged); the connection lives on
 
@@ -101,9 +102,14 @@ class EndWrapup:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transfer:
+    """To another queue (back of its line), to an agent (its queue, preferring that agent), or, for a call,
+    out of the center to a SIP URI on ``ivr.transfer_allow`` (the contact completes, disposition
+    ``transferred``). Exactly one of ``queue``, ``agent``, ``uri``."""
+
     contact: str
     queue: str = ""
     agent: str = ""
+    uri: str = ""
     id: Any = None
 
 

@@ -3,11 +3,14 @@
 -- KEYS[1] contact hash  KEYS[2] agent hash  KEYS[3] agent's contacts set  KEYS[4] event stream
 -- KEYS[5] active-contacts set  KEYS[6] the customer's last-agent hash
 -- ARGV[1] contact id  ARGV[2] agent id  ARGV[3] now  ARGV[4] wrap-up seconds  ARGV[5] disposition
--- ARGV[6] note  ARGV[7] stream maxlen
+-- ARGV[6] note  ARGV[7] stream maxlen  ARGV[8] the SIP URI the call was transferred to ('' for none; it goes in
+-- the event as transfer_to, for the telephony worker holding the call and the customer's timeline)
 -- Refusals: not_connected (not connected, or to another agent).
 local contact = hgetall(KEYS[1])
 if contact['state'] ~= 'connected' or contact['agent'] ~= ARGV[2] then return err('not_connected') end
 local now = tonumber(ARGV[3])
+local extra = {disposition = ARGV[5], note = ARGV[6]}
+if ARGV[8] and ARGV[8] ~= '' then extra['transfer_to'] = ARGV[8] end
 local wrapup = tonumber(ARGV[4])
 contact['completed_at'] = ARGV[3]
 contact['disposition'] = ARGV[5]
@@ -20,8 +23,7 @@ if wrapup > 0 then
   contact['wrapup_until'] = tostring(now + wrapup)
   bump(contact)
   hset_table(KEYS[1], contact)
-  emit(KEYS[4], ARGV[7], 'contact.completed', ARGV[3], contact, agent,
-       {disposition = ARGV[5], note = ARGV[6]})
+  emit(KEYS[4], ARGV[7], 'contact.completed', ARGV[3], contact, agent, extra)
   return ok(contact, agent)
 end
 contact['state'] = 'done'
@@ -30,6 +32,6 @@ hset_table(KEYS[1], contact)
 redis.call('EXPIRE', KEYS[1], TERMINAL_TTL)
 redis.call('SREM', KEYS[5], ARGV[1])
 release(KEYS[2], KEYS[3], agent, contact, ARGV[3])
-emit(KEYS[4], ARGV[7], 'contact.completed', ARGV[3], contact, agent, {disposition = ARGV[5], note = ARGV[6]})
+emit(KEYS[4], ARGV[7], 'contact.completed', ARGV[3], contact, agent, extra)
 emit(KEYS[4], ARGV[7], 'contact.done', ARGV[3], contact, agent, nil)
 return ok(contact, agent)

@@ -67,6 +67,28 @@ async def test_transfer_to_another_agent_carries_the_conversation(redis_url: str
         assert to_queue["type"] == "ack" and to_queue["queue"] == "support"
 
 
+ALLOW_PARTNER = """
+ivr:
+  transfer_allow: ["sip:*@partner.example"]
+  flows: {main: {start: q, nodes: {q: {type: queue, queue: sales}}}}
+"""
+
+
+async def test_a_transfer_to_a_sip_uri_is_refused_off_the_allow_list_and_for_a_chat(redis_url, tenant) -> None:
+    async with Stack(gateway_config(tenant, extra=ALLOW_PARTNER), redis_url) as s:
+        [(_maria, contact)] = await _queued(s, "hi")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        await ana.call("accept", offer=offer["offer"])
+        off_list = await ana.call("transfer", contact=contact, uri="sip:desk@elsewhere.example")
+        assert (off_list["type"], off_list["code"]) == ("error", "not_allowed")
+        chat = await ana.call("transfer", contact=contact, uri="sip:desk@partner.example")
+        assert (chat["type"], chat["code"]) == ("error", "illegal_state")  # only a call leaves for a SIP URI
+        both = await ana.call("transfer", contact=contact, queue="support", uri="sip:desk@partner.example")
+        assert (both["type"], both["code"]) == ("error", "bad_field")
+        assert (await s.store.contact(contact))["state"] == "connected"  # still Ana's
+
+
 async def test_reconnect_within_grace_resumes_open_contacts(redis_url: str, tenant: str) -> None:
     async with Stack(gateway_config(tenant, grace=30), redis_url) as s:
         [(maria, contact)] = await _queued(s, "hi")

@@ -90,7 +90,7 @@
       // timeline entries across channels (customers/): kind, channel, agent, time, and what happened
       const d = h.data || {};
       const what = d.text !== undefined ? (d.who ? d.who + ": " : "") + d.text
-        : d.code || (d.score !== undefined ? "score " + d.score : "") || d.queue || d.to_queue || d.outcome || "";
+        : d.code || (d.score !== undefined ? "score " + d.score : "") || d.queue || d.to_queue || d.to_uri || d.outcome || "";
       ul.append(Omni.el("li", { "data-kind": h.kind },
         [Omni.time(h.at), h.channel, h.kind, what, h.agent].filter(Boolean).join(" · ")));
     }
@@ -195,15 +195,24 @@
     } }, Omni.el("label", {}, "Disposition", disposition), Omni.el("label", {}, "Note", note), completeBtn);
     const queueList = Omni.el("datalist", { id: "queues-" + c.id });
     for (const q of queues) queueList.append(Omni.el("option", { value: q }));
-    const target = Omni.el("input", { list: "queues-" + c.id, "data-testid": "pane-transfer-queue", placeholder: "queue" });
+    // a call may also leave the center for a SIP URI on ivr.transfer_allow (the contact then goes to wrap-up)
+    const voice = c.channel === "voice";
+    const target = Omni.el("input", { list: "queues-" + c.id, "data-testid": "pane-transfer-queue",
+                                      placeholder: voice ? "queue or sip:..." : "queue" });
     const transfer = Omni.el("form", { class: "row", onsubmit: async (event) => {
       event.preventDefault();
-      if (!target.value.trim()) return;
-      if (await act("transfer", { contact: c.id, queue: target.value.trim() })) {
+      const to = target.value.trim();
+      if (!to) return;
+      const out = voice && /^sips?:/.test(to);
+      const ack = await act("transfer", out ? { contact: c.id, uri: to } : { contact: c.id, queue: to });
+      if (ack && out) {
+        wrapup(c.id, ack.wrapup_until);
+        Omni.notify("Call transferred to " + to + ".", "info");
+      } else if (ack) {
         closePane(c.id);
-        Omni.notify("Transferred to " + target.value.trim() + ".", "info");
+        Omni.notify("Transferred to " + to + ".", "info");
       }
-    } }, Omni.el("label", {}, "Transfer to queue", target), queueList,
+    } }, Omni.el("label", {}, voice ? "Transfer to queue or SIP URI" : "Transfer to queue", target), queueList,
        Omni.el("button", { type: "submit", class: "secondary", "data-testid": "pane-transfer" }, "Transfer"));
     const status = Omni.el("p", { class: "muted", "data-testid": "pane-status" });
     const endWrapup = Omni.el("button", { type: "button", class: "secondary", hidden: true, "data-testid": "pane-end-wrapup",
