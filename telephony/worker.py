@@ -712,11 +712,15 @@ class Worker:
         it works with any caller or trunk (sipp and many trunks refuse REFER) and the call record keeps both
         legs. Not answered within ``telephony.transfer_ring``: the caller is let go."""
         log.info("call %s: agent %s transferred it out", caller.contact_id, caller.agent_id)
+        bridged = caller.state == "bridged"
         caller.state, caller.transferred = "transferring", True
         leg, caller.agent_leg = caller.agent_leg, 0
         caller.agent_gone.set()  # wakes a dial of the agent still in progress
         if leg:
             self.by_agent_leg.pop(leg, None)
+            if bridged:  # the agent leg's RTP counts (its Ended event will find no caller to give them to)
+                with contextlib.suppress(LookupError):
+                    self._keep_stats(caller, "agent", await self.endpoint.run(self.endpoint.stats, leg))
             await self.endpoint.run(self.endpoint.hangup, leg)
         await self.endpoint.run(self.endpoint.hold_music, caller.leg, True)
         caller.answered.clear()
@@ -731,7 +735,8 @@ class Worker:
             answered = answered and await _first(caller.agent_media, caller.agent_gone, 5.0)
         except RuntimeError as exc:
             log.warning("call %s: the transfer could not be dialled: %s", caller.contact_id, exc)
-        if caller.state != "transferring":  # the caller hung up meanwhile
+        if caller.state != "transferring":  # the caller hung up meanwhile (perhaps before the dial returned)
+            await self.endpoint.run(self.endpoint.hangup, caller.agent_leg)
             return
         if answered:
             try:

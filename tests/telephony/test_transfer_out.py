@@ -9,6 +9,7 @@ allow-list is refused with ``not_allowed`` and the call stays with the agent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from customers.store import CustomerStore
@@ -24,7 +25,7 @@ def _with_gateway(voice_yaml):
     """The telephony tests' config, with agent tokens, a gateway, and an IVR allow-list for transfers."""
 
     def patched(*args, **kwargs) -> str:
-        text = voice_yaml(*args, **kwargs)
+        text = voice_yaml(*args, **kwargs).replace("  callback_ring: 5\n", "  callback_ring: 5\n  transfer_ring: 3\n")
         for agent_id in ("a1", "a2"):
             text = text.replace(f"{{id: {agent_id}, ", f"{{id: {agent_id}, token_sha256: {sha('tok-' + agent_id)}, ")
         return text + (
@@ -40,16 +41,26 @@ def _with_gateway(voice_yaml):
     return patched
 
 
-async def test_an_agent_transfers_a_call_to_an_allowed_sip_uri_and_the_caller_is_bridged_to_it(
-    tmp_path, redis_url, tenant, monkeypatch
-):
+@contextlib.asynccontextmanager
+async def _voice_and_gateway(tmp_path, redis_url, tenant, monkeypatch):
     monkeypatch.setattr(harness, "voice_yaml", _with_gateway(harness.voice_yaml))
-    partner_port = harness.free_udp_ports(1)
     async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack:
         stop, ready = asyncio.Event(), asyncio.Event()
         gateway = Gateway(stack.config, RedisStore(stack.client, stack.config), tick=0.2)
         running = asyncio.create_task(gateway.run(stop, ready))
         await asyncio.wait_for(ready.wait(), 10)
+        try:
+            yield stack, f"ws://127.0.0.1:{gateway.port}"
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
+
+
+async def test_an_agent_transfers_a_call_to_an_allowed_sip_uri_and_the_caller_is_bridged_to_it(
+    tmp_path, redis_url, tenant, monkeypatch
+):
+    partner_port = harness.free_udp_ports(1)
+    async with _voice_and_gateway(tmp_path, redis_url, tenant, monkeypatch) as (stack, url):
         phone = sipp.start_sipp(  # the agent's phone: answers, then waits for the worker's BYE
             sipp.agent_phone(answer_after_ms=200, talk_ms=None), tmp_path, "phone", target=None,
             port=stack.ports.phones, media_port=stack.ports.media + 10, extra=("-rtp_echo",),
@@ -63,7 +74,7 @@ async def test_an_agent_transfers_a_call_to_an_allowed_sip_uri_and_the_caller_is
             target=stack.target, media_port=stack.ports.media,
         )  # fmt: skip
         try:
-            ana = await agent(f"ws://127.0.0.1:{gateway.port}", "a1")
+            ana = await agent(url, "a1")
             offer = await ana.expect("offer", timeout=20)
             cid = offer["contact"]["id"]
             assert (await ana.call("accept", offer=offer["offer"]))["type"] == "ack"
@@ -83,12 +94,11 @@ async def test_an_agent_transfers_a_call_to_an_allowed_sip_uri_and_the_caller_is
         finally:
             for s in (phone, partner, caller):
                 s.stop()
-            stop.set()
-            await asyncio.wait_for(running, 10)
         completed = await stack.wait_event(EventType.CONTACT_COMPLETED, 10, cid)
         assert completed.extra["disposition"] == "transferred" and completed.extra["transfer_to"] == uri
         cdr = await stack.wait_for(lambda: stack.cdr(cid), 5, "the call record")
         assert cdr["end"] == "transfer_hangup", cdr
+        assert int(cdr["agent_rx_packets"]) > 0, cdr  # the agent's leg, before the transfer
         # RTP on the transferred leg both ways, and the caller's voice reached the URI (its echo came back)
         assert int(cdr["transfer_rx_packets"]) > 100 and int(cdr["transfer_tx_packets"]) > 100, cdr
         assert int(cdr["transfer_heard_level"]) > 5 and int(cdr["caller_heard_level"]) > 5, cdr
@@ -97,3 +107,35 @@ async def test_an_agent_transfers_a_call_to_an_allowed_sip_uri_and_the_caller_is
         moves = [e.data for e in timeline if e.kind == "transfer"]
         assert moves == [{"from_queue": "sales", "to_uri": uri}]
         assert [e.data["code"] for e in timeline if e.kind == "disposition"] == ["transferred"]
+
+
+async def test_a_transfer_nobody_answers_lets_the_caller_go(tmp_path, redis_url, tenant, monkeypatch):
+    partner_port = harness.free_udp_ports(1)
+    async with _voice_and_gateway(tmp_path, redis_url, tenant, monkeypatch) as (stack, url):
+        phone = sipp.start_sipp(
+            sipp.agent_phone(answer_after_ms=200, talk_ms=None), tmp_path, "phone", target=None,
+            port=stack.ports.phones, media_port=stack.ports.media + 10, extra=("-rtp_echo",),
+        )  # fmt: skip
+        partner = sipp.start_sipp(  # rings until cancelled
+            sipp.agent_phone(answer_after_ms=None), tmp_path, "partner", target=None, port=partner_port,
+            media_port=stack.ports.media + 20,
+        )  # fmt: skip
+        caller = sipp.start_sipp(
+            sipp.caller("13", hangs_up=False), tmp_path, "caller", target=stack.target, media_port=stack.ports.media
+        )
+        try:
+            ana = await agent(url, "a1")
+            offer = await ana.expect("offer", timeout=20)
+            cid = offer["contact"]["id"]
+            await ana.call("accept", offer=offer["offer"])
+            await stack.wait_for(lambda: f"call {cid} bridged to agent a1" in stack.worker_logs(), 10, "the bridge")
+            moved = await ana.call("transfer", contact=cid, uri=f"sip:partner@127.0.0.1:{partner_port}")
+            assert moved["type"] == "ack", moved
+            assert await asyncio.to_thread(partner.wait, 15) == 0, partner.output()  # rang, then CANCEL
+            assert await asyncio.to_thread(caller.wait, 10) == 0, caller.output()  # then the caller's BYE
+            await ana.close()
+        finally:
+            for s in (phone, partner, caller):
+                s.stop()
+        cdr = await stack.wait_for(lambda: stack.cdr(cid), 5, "the call record")
+        assert cdr["end"] == "transfer_failed", cdr
