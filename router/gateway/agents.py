@@ -244,7 +244,9 @@ async def customer_view(gw: Gateway, customer: str) -> dict[str, Any]:
     return {"customer": {**held["profile"], "case": held["case"]}, "history": held["timeline"]}
 
 
-async def offer_message(gw: Gateway, contact: dict[str, str], transcript: list[dict[str, Any]] | None = None) -> str:
+async def offer_message(
+    gw: Gateway, contact: dict[str, str], transcript: list[dict[str, Any]] | None = None
+) -> str:
     """The ``offer`` message for an offered contact (its hash or event snapshot)."""
     expires = float(contact.get("offer_expires") or 0)
     detail = await contact_detail(gw, contact["id"], contact, transcript)
