@@ -4,9 +4,12 @@
 -- KEYS[5] active-contacts set  KEYS[6] the customer's last-agent hash
 -- ARGV[1] contact id  ARGV[2] agent id  ARGV[3] now  ARGV[4] wrap-up seconds  ARGV[5] disposition
 -- ARGV[6] note  ARGV[7] stream maxlen
--- Refusals: not_connected (not connected, or to another agent).
+-- ARGV[8], ARGV[9] (optional) the queue and customer the caller built KEYS[6] and the wrap-up time from,
+-- when it took them from a cache instead of the contact hash
+-- Refusals: not_connected (not connected, or to another agent), retry (ARGV[8], ARGV[9] are not the contact's).
 local contact = hgetall(KEYS[1])
 if contact['state'] ~= 'connected' or contact['agent'] ~= ARGV[2] then return err('not_connected') end
+if ARGV[8] and (contact['queue'] ~= ARGV[8] or (contact['customer'] or '') ~= ARGV[9]) then return err('retry') end
 local now = tonumber(ARGV[3])
 local wrapup = tonumber(ARGV[4])
 contact['completed_at'] = ARGV[3]
