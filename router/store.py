@@ -126,6 +126,7 @@ class Result:
     contact: ContactView | None = None
     agent: AgentView | None = None
     detail: tuple[str, ...] = ()  # with out_of_order: the contacts found ahead in the lane
+    fields: dict[str, str] | None = None  # the contact's hash after the change, as the script returned it
 
 
 def _day(now: float) -> str:
@@ -145,6 +146,7 @@ def _parse(reply: Any) -> Result:
         "" if status == "ok" else status,
         contact_from_fields(contact) if contact else None,
         agent_from_fields(agent) if agent else None,
+        fields=contact or None,
     )
 
 
@@ -315,6 +317,36 @@ class RedisStore:
         name, keys, args = self._accept_call(contact_id, agent_id, offer_id, queue, now)
         return await self._must("accept", name, keys, args)
 
+    async def accept_and_read(
+        self, contact_id: str, agent_id: str, offer_id: str, queue: str, now: float, reads: Sequence[Sequence[Any]]
+    ) -> tuple[Result, list[Any]]:
+        """:meth:`accept`, given the offer's queue (for the service-level target), and after it, in the same
+        round trip, the read commands ``reads`` (e.g. ``("LRANGE", key, 0, -1)``); returns both replies.
+
+        Raises:
+            StaleDecision: the script refused.
+        """
+        if not self._sha:
+            await self.load_scripts()
+        name, keys, args = self._accept_call(contact_id, agent_id, offer_id, queue, now)
+        for attempt in range(2):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.evalsha(self._sha[name], len(keys), *keys, *args)
+            for command in reads:
+                pipe.execute_command(*command)
+            replies = await pipe.execute(raise_on_error=False)
+            if attempt == 0 and isinstance(replies[0], NoScriptError):
+                await self.load_scripts()
+                continue
+            break
+        for reply in replies[1:]:
+            if isinstance(reply, Exception):
+                raise reply
+        result = _parse(replies[0])
+        if not result.ok:
+            raise StaleDecision("accept", result.code)
+        return result, replies[1:]
+
     async def accept_many(self, offers: Sequence[tuple[str, str, str, str]], now: float) -> list[Result]:
         """Accept many offers, given as (contact, agent, offer id, queue), in one round trip."""
         return await self._call_many([self._accept_call(*o, now) for o in offers])
@@ -353,7 +385,15 @@ class RedisStore:
         return await self._requeue("revoke", contact_id, agent_id, offer_id, now)
 
     def _complete_call(
-        self, contact_id: str, agent_id: str, queue: str, customer: str, now: float, disposition: str, note: str
+        self,
+        contact_id: str,
+        agent_id: str,
+        queue: str,
+        customer: str,
+        now: float,
+        disposition: str,
+        note: str,
+        transfer_to: str = "",
     ):
         q = self.config.queues.get(queue)
         k = self.keys
@@ -365,8 +405,8 @@ class RedisStore:
             k.contacts,
             k.customer_last(customer),
         ]
-        args = [contact_id, agent_id, repr(now), repr(q.wrapup if q else 0.0), disposition, note, self.maxlen]
-        return "complete", keys, args
+        wrapup = repr(q.wrapup if q else 0.0)
+        return "complete", keys, [contact_id, agent_id, repr(now), wrapup, disposition, note, self.maxlen, transfer_to]
 
     async def complete(
         self,
@@ -377,12 +417,26 @@ class RedisStore:
         disposition: str = "",
         note: str = "",
         transfer_to: str = "",
+        known: tuple[str, str] | None = None,
     ) -> Result:
-        """The agent is done with a connected contact: wrap-up starts (or it is done at once). ``transfer_to``: the
-        SIP URI a call leaves for (the event carries it to the telephony worker holding the call)."""
+        """The agent is done with a connected contact: wrap-up starts (or it is done at once).
+
+        ``transfer_to``: the SIP URI a call leaves for (the event carries it to the telephony worker holding
+        the call). ``known``: the contact's (queue, customer) as the caller last saw them, saving a read; the
+        script checks them, and on a mismatch the contact is read and the call made again.
+        """
+        if known is not None:
+            name, keys, args = self._complete_call(contact_id, agent_id, *known, now, disposition, note, transfer_to)
+            result = await self._call(name, keys, [*args, *known])
+            if result.ok:
+                return result
+            if result.code != "retry":
+                raise StaleDecision("complete", result.code)
         queue, customer = await self.client.hmget(self.keys.contact(contact_id), ["queue", "customer"])
-        call = self._complete_call(contact_id, agent_id, queue or "", customer or "", now, disposition, note)
-        return await self._must("complete", *call[:2], [*call[2], transfer_to])
+        name, keys, args = self._complete_call(
+            contact_id, agent_id, queue or "", customer or "", now, disposition, note, transfer_to
+        )
+        return await self._must("complete", name, keys, args)
 
     async def complete_many(self, contacts: Sequence[tuple[str, str, str, str]], now: float) -> list[Result]:
         """Complete many connected contacts, given as (contact, agent, queue, customer), in one round trip."""
@@ -526,23 +580,29 @@ class RedisStore:
     async def agent(self, agent_id: str) -> dict[str, str]:
         return await self.client.hgetall(self.keys.agent(agent_id))
 
-    async def refresh(self, state: RoutingState, contact_ids: Iterable[str], agent_ids: Iterable[str]) -> None:
-        """Read contacts and agents again and put them in ``state`` (after a refused decision)."""
+    async def refresh(
+        self, state: RoutingState, contact_ids: Iterable[str], agent_ids: Iterable[str], *, chunk: int = 1000
+    ) -> None:
+        """Read contacts and agents again and put them in ``state`` (after a refused decision, or all of them
+        when loading), ``chunk`` keys per round trip so that other tasks of the process run in between."""
         contact_ids, agent_ids = list(contact_ids), list(agent_ids)
-        pipe = self.client.pipeline(transaction=False)
-        for cid in contact_ids:
-            pipe.hgetall(self.keys.contact(cid))
-        for aid in agent_ids:
-            pipe.hgetall(self.keys.agent(aid))
-        replies = await pipe.execute()
-        for cid, fields in zip(contact_ids, replies[: len(contact_ids)], strict=True):
-            if fields:
-                state.put_contact(contact_from_fields(fields))
-            else:
-                state.drop_contact(cid)
-        for fields in replies[len(contact_ids) :]:
-            if fields:
-                state.put_agent(agent_from_fields(fields))
+        for i in range(0, len(contact_ids), chunk):
+            part = contact_ids[i : i + chunk]
+            pipe = self.client.pipeline(transaction=False)
+            for cid in part:
+                pipe.hgetall(self.keys.contact(cid))
+            for cid, fields in zip(part, await pipe.execute(), strict=True):
+                if fields:
+                    state.put_contact(contact_from_fields(fields))
+                else:
+                    state.drop_contact(cid)
+        for i in range(0, len(agent_ids), chunk):
+            pipe = self.client.pipeline(transaction=False)
+            for aid in agent_ids[i : i + chunk]:
+                pipe.hgetall(self.keys.agent(aid))
+            for fields in await pipe.execute():
+                if fields:
+                    state.put_agent(agent_from_fields(fields))
 
     async def last_event_id(self) -> str:
         entries = await self.client.xrevrange(self.keys.events, count=1)

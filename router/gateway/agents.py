@@ -83,8 +83,7 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
     elif isinstance(cmd, Accept | Reject):
         contact_id = await _own_offer(gw, agent_id, cmd.offer, cmd.id)
         if isinstance(cmd, Accept):
-            result = await gw.store.accept(contact_id, agent_id, cmd.offer, now)
-            await peer.ack(cmd.id, "accept", offer=cmd.offer, contact=await contact_detail(gw, result.contact.id))
+            await peer.ack(cmd.id, "accept", offer=cmd.offer, contact=await _accept(gw, agent_id, contact_id, cmd, now))
         else:
             await gw.store.reject(contact_id, agent_id, cmd.offer, now)
             await peer.ack(cmd.id, "reject", offer=cmd.offer)
@@ -92,8 +91,7 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         posted = await gw.say(cmd.contact, "agent", agent_id, cmd.text, now)
         await peer.ack(cmd.id, "message", contact=cmd.contact, seq=posted.message["seq"])
     elif isinstance(cmd, Complete):
-        await _own_contact(gw, agent_id, cmd.contact, cmd.id)
-        result = await gw.store.complete(cmd.contact, agent_id, now, disposition=cmd.disposition, note=cmd.note)
+        result = await _complete(gw, agent_id, cmd, now)
         await peer.ack(cmd.id, "complete", contact=cmd.contact, wrapup_until=result.contact.wrapup_until)
     elif isinstance(cmd, EndWrapup):
         await _own_contact(gw, agent_id, cmd.contact, cmd.id)
@@ -130,6 +128,39 @@ async def _transfer_out(gw: Gateway, peer: Peer, agent_id: str, cmd: Transfer, n
         raise ProtocolError(ErrorCode.ILLEGAL_STATE, "only a call can be transferred to a SIP URI", id=cmd.id)
     result = await gw.store.complete(cmd.contact, agent_id, now, disposition="transferred", transfer_to=cmd.uri)
     await peer.ack(cmd.id, "transfer", contact=cmd.contact, uri=cmd.uri, wrapup_until=result.contact.wrapup_until)
+
+
+async def _accept(gw: Gateway, agent_id: str, contact_id: str, cmd: Accept, now: float) -> dict[str, Any]:
+    """Accept, and read the transcript in the same round trip; returns the contact's detail for the reply."""
+    info = gw.offers.get(cmd.offer)
+    queue = info.queue if info is not None else None
+    if queue is None:
+        queue = await gw.store.client.hget(gw.store.keys.contact(contact_id), "queue") or ""
+    result, (lines,) = await gw.store.accept_and_read(
+        contact_id, agent_id, cmd.offer, queue, now, [gw.state.transcript_read(contact_id)]
+    )
+    fields = result.fields or {}
+    gw.held[contact_id] = (agent_id, fields.get("queue", ""), fields.get("customer", ""))
+    return await contact_detail(gw, contact_id, fields, [json.loads(m) for m in lines])
+
+
+async def _complete(gw: Gateway, agent_id: str, cmd: Complete, now: float) -> Any:
+    """Complete a contact: one round trip when this process saw the agent accept it (its queue and
+    customer known), else read it first (also to tell "no such contact" from "not yours")."""
+    held = gw.held.get(cmd.contact)
+    if held is not None and held[0] == agent_id:
+        try:
+            result = await gw.store.complete(
+                cmd.contact, agent_id, now, disposition=cmd.disposition, note=cmd.note, known=held[1:]
+            )
+        except StaleDecision:
+            await _own_contact(gw, agent_id, cmd.contact, cmd.id)  # raises the precise refusal, if any
+            raise
+    else:
+        await _own_contact(gw, agent_id, cmd.contact, cmd.id)
+        result = await gw.store.complete(cmd.contact, agent_id, now, disposition=cmd.disposition, note=cmd.note)
+    gw.held.pop(cmd.contact, None)
+    return result
 
 
 async def _own_offer(gw: Gateway, agent_id: str, offer_id: str, request_id: Any) -> str:

@@ -52,13 +52,23 @@ from router.config.model import Config
 from router.errors import StaleDecision
 from router.events import Event, EventType
 from router.gateway import agents, connectors, supervisors, today, webchat
+from router.gateway.board import Board
 from router.gateway.config import GatewayConfig
 from router.gateway.metrics import Metrics
 from router.gateway.peer import Peer
-from router.gateway.protocol import AGENT, CONNECTOR, CUSTOMER, SUPERVISOR, ErrorCode, ProtocolError, parse
+from router.gateway.protocol import (
+    AGENT,
+    CONNECTOR,
+    CUSTOMER,
+    SUPERVISOR,
+    ErrorCode,
+    ProtocolError,
+    message,
+    parse,
+)
 from router.gateway.ratelimit import MovingWindows
 from router.gateway.sessions import GatewayState, Posted, Refused
-from router.stats import HandleTimes, agent_states, queue_stats, serving_agents
+from router.stats import HandleTimes, QueueStats
 from router.store import RedisStore
 
 log = logging.getLogger(__name__)
@@ -95,6 +105,7 @@ DEFAULT_HANDLE_TIME = 300.0  # seconds, until the queue's own completions give a
 class OfferInfo:
     contact: str
     agent: str
+    queue: str | None = None  # the contact's queue when offered
     open: bool = True
 
 
@@ -129,9 +140,10 @@ class Gateway:
         self.open_offer: dict[str, str] = {}  # contact id -> its open offer id
         self.positions: dict[str, tuple[int, int]] = {}  # contact id -> (position, estimate) last sent
         self.handle_times = HandleTimes()  # each queue's recent handle times, for wait estimates
-        self.serving: dict[str, int] = {}  # queue -> agents logged in who serve it
+        self.board = Board(config, self._queues_of)  # agents' and queues' live figures (board.py)
+        self.serving = self.board.serving  # queue -> agents logged in who serve it
         self.session_watch = agents.SessionWatch()  # when the ticker next reads every agent session
-        self.latest_stats: dict[str, Any] | None = None
+        self._latest: tuple[float, list[QueueStats], dict[str, int]] | None = None  # the last tick's figures
         self.today: dict[str, Any] = {}  # CSAT, FCR, ... of the day so far (router/gateway/today.py)
         self.contacts_today = today.TodaysContacts()
         self.kpis_stale = False  # a survey or a completion since: recompute within 2 s, not 30
@@ -141,6 +153,9 @@ class Gateway:
         self._frozen_at = 0  # open connections at the last gc.freeze()
         self._agent_queues: dict[str, tuple[str, ...]] = {}  # agent id -> the queues it serves
         self._transcripts: dict[str, list[dict[str, Any]]] = {}  # contact id -> transcript read ahead
+        # contact id -> (agent, queue, customer) of contacts accepted here and still connected, so that
+        # completing one takes one round trip (agents.py)
+        self.held: dict[str, tuple[str, str, str]] = {}
 
     @property
     def port(self) -> int:
@@ -160,6 +175,7 @@ class Gateway:
         await self.state.beat(self.id, 3 * s.heartbeat)
         events_from = await self.store.last_event_id()
         await self.contacts_today.load(self, self.clock(), events_from)
+        await self.board.load(self.store)
         chat_from = await self._last_chat_id()
         async with serve(
             self._connection,
@@ -344,12 +360,13 @@ class Gateway:
     async def _event(self, event: Event) -> None:
         self.metrics.observe(event)
         self.contacts_today.observe(event)
+        self.board.observe(event)
         contact = event.contact or {}
         cid = contact.get("id", "")
         t = event.type
         if t == EventType.CONTACT_OFFERED:
             offer_id = contact.get("offer_id", "")
-            self.offers[offer_id] = OfferInfo(cid, contact.get("agent", ""))
+            self.offers[offer_id] = OfferInfo(cid, contact.get("agent", ""), contact.get("queue"))
             while len(self.offers) > 100_000:
                 self.offers.popitem(last=False)
             self.open_offer[cid] = offer_id
@@ -374,6 +391,8 @@ class Gateway:
                     )
         if t == EventType.CONTACT_COMPLETED:
             self.kpis_stale = True
+        if cid in self.held and contact.get("state") != "connected":
+            del self.held[cid]
         self.handle_times.observe(event)
         if t == EventType.AGENT_STATE_CHANGED and event.agent:
             peer = self.agents.get(event.agent.get("id", ""))
@@ -509,6 +528,7 @@ class Gateway:
                 if now >= next_purge:
                     next_purge = now + PURGE_EVERY
                     await self._purge(now)
+                await self.board.resync_step(self.store, now)
                 if now >= next_stats:
                     next_stats = now + s.stats_every
                     await self._stats(now)
@@ -544,27 +564,24 @@ class Gateway:
             log.info("retention purge: %s", done)
 
     async def _stats(self, now: float) -> None:
-        queues = await queue_stats(self.store, now)
-        states = await agent_states(self.store)
-        by_state: dict[str, int] = {"available": 0, "away": 0, "offline": 0, "busy": 0}
-        agents_out = []
-        for agent_id, view in states.items():
-            state = str(view.state)
-            busy = state != "offline" and any(view.load.values())
-            by_state["busy" if busy and state == "available" else state] += 1
-            agents_out.append(
-                {
-                    "id": agent_id,
-                    "name": self.config.agents[agent_id].name,
-                    "state": state,
-                    "reason": view.reason,
-                    "load": dict(view.load),
-                }
-            )
-        self.serving = serving_agents(states, self._queues_of)
+        """The gauges, and the supervisors' statistics (from the board: one Redis read, the day's counters)."""
+        queues = self.board.queue_stats(now, await self.store.stats(now))
+        by_state = dict(self.board.by_state)
         self.metrics.update(queues, by_state)
-        self.latest_stats = {
-            "at": now,
+        self._latest = (now, queues, by_state)
+        if self.supervisors:
+            text = message("stats", **self.latest_stats)  # O(agents): encoded once for every supervisor
+            for peer in list(self.supervisors):
+                await peer.send(text)
+
+    @property
+    def latest_stats(self) -> dict[str, Any] | None:
+        """The body of the last ``stats`` message (None before the first tick)."""
+        if self._latest is None:
+            return None
+        at, queues, by_state = self._latest
+        return {
+            "at": at,
             "queues": [
                 {
                     "queue": q.queue,
@@ -582,11 +599,18 @@ class Gateway:
                 for q in queues
             ],
             "agents_by_state": by_state,
-            "agents": agents_out,
+            "agents": [
+                {
+                    "id": agent_id,
+                    "name": self.config.agents[agent_id].name,
+                    "state": a.state,
+                    "reason": a.reason,
+                    "load": dict(a.load),
+                }
+                for agent_id, a in self.board.agents.items()
+            ],
             "today": self.today,
         }
-        for peer in list(self.supervisors):
-            await peer.push("stats", **self.latest_stats)
 
     def _queues_of(self, agent_id: str) -> tuple[str, ...]:
         """The queues an agent serves (from the configuration; computed once: 10% of the process at 10,000

@@ -116,7 +116,11 @@ class GatewayState:
         return Posted(json.loads(reply[1]), *reply[2:7])
 
     async def transcript(self, contact_id: str, last: int = 200) -> list[dict[str, Any]]:
-        return [json.loads(m) for m in await self.client.lrange(self.transcript_key(contact_id), -last, -1)]
+        return [json.loads(m) for m in await self.client.execute_command(*self.transcript_read(contact_id, last))]
+
+    def transcript_read(self, contact_id: str, last: int = 200) -> tuple[Any, ...]:
+        """The command that reads a transcript's last messages (JSON texts), to pipeline with others."""
+        return ("LRANGE", self.transcript_key(contact_id), -last, -1)
 
     async def control(self, kind: str, **fields: str) -> None:
         await self.client.xadd(self.chat, {"control": kind, **fields}, maxlen=CHAT_MAXLEN, approximate=True)
@@ -139,13 +143,18 @@ class GatewayState:
         keys = [self.session_key(agent_id), self.sessions]
         return bool(await self.store.eval("session_expire", keys, [agent_id, disconnected_at]))
 
-    async def all_sessions(self) -> list[Session]:
+    async def all_sessions(self, chunk: int = 500) -> list[Session]:
+        """Every session, read ``chunk`` at a time (one round trip each, so the event loop serves others between)."""
         agents = sorted(await self.client.smembers(self.sessions))
-        pipe = self.client.pipeline(transaction=False)
-        for agent_id in agents:
-            pipe.hgetall(self.session_key(agent_id))
-        rows = await pipe.execute() if agents else []
-        return [s for a, h in zip(agents, rows, strict=True) if (s := Session.from_hash(a, h)) is not None]
+        out: list[Session] = []
+        for i in range(0, len(agents), chunk):
+            part = agents[i : i + chunk]
+            pipe = self.client.pipeline(transaction=False)
+            for agent_id in part:
+                pipe.hgetall(self.session_key(agent_id))
+            rows = await pipe.execute()
+            out += [s for a, h in zip(part, rows, strict=True) if (s := Session.from_hash(a, h)) is not None]
+        return out
 
     async def beat(self, gw: str, ttl: float) -> None:
         await self.client.set(self.heartbeat_key(gw), "1", px=int(ttl * 1000))

@@ -5,9 +5,12 @@
 -- ARGV[1] contact id  ARGV[2] agent id  ARGV[3] now  ARGV[4] wrap-up seconds  ARGV[5] disposition
 -- ARGV[6] note  ARGV[7] stream maxlen  ARGV[8] the SIP URI the call was transferred to ('' for none; it goes in
 -- the event as transfer_to, for the telephony worker holding the call and the customer's timeline)
--- Refusals: not_connected (not connected, or to another agent).
+-- ARGV[9], ARGV[10] (optional) the queue and customer the caller built KEYS[6] and the wrap-up time from,
+-- when it took them from a cache instead of the contact hash
+-- Refusals: not_connected (not connected, or to another agent), retry (ARGV[9], ARGV[10] are not the contact's).
 local contact = hgetall(KEYS[1])
 if contact['state'] ~= 'connected' or contact['agent'] ~= ARGV[2] then return err('not_connected') end
+if ARGV[9] and (contact['queue'] ~= ARGV[9] or (contact['customer'] or '') ~= ARGV[10]) then return err('retry') end
 local now = tonumber(ARGV[3])
 local extra = {disposition = ARGV[5], note = ARGV[6]}
 if ARGV[8] and ARGV[8] ~= '' then extra['transfer_to'] = ARGV[8] end
