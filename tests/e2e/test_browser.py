@@ -265,3 +265,48 @@ async def test_reject_transfer_and_a_customer_leaving_in_the_browser(
         await expect(pane).to_have_count(0)
         assert (await s.store.contact(first)).get("state", "done") == "done"
     assert not errors, errors
+
+
+async def test_an_agent_transfers_a_call_to_a_sip_uri_from_the_desktop(
+    browser: Browser, redis_url: str, tenant: str, tmp_path: Path
+) -> None:
+    """The pane of a call takes a SIP URI as a transfer target: off the allow-list the server's refusal is
+    shown and the call stays; on it the contact completes ``transferred`` and the pane goes to wrap-up.
+    (No SIP here: tests/telephony/test_transfer_out.py has the worker's side.)"""
+    shots = Shots(tmp_path)
+    print(f"\nscreenshots: {tmp_path}")
+    errors: list[str] = []
+    expect.set_options(timeout=TIMEOUT_MS)
+    allow = """
+ivr:
+  transfer_allow: ["sip:*@partner.example"]
+  flows: {main: {start: q, nodes: {q: {type: queue, queue: sales}}}}
+"""
+    config = loads(gateway_yaml(tenant, extra=allow).replace("no_answer_delay: 0,", "no_answer_delay: 0, wrapup: 120,"))
+    async with Stack(config, redis_url) as s:
+        desk = await new_page(browser, f"{s.http}/agent", errors)
+        await desk.get_by_label("Agent id").fill("a1")
+        await desk.get_by_label("Token").fill("tok-a1")
+        await desk.get_by_test_id("agent-login").click()
+        await desk.get_by_test_id("go-available").click()
+        await s.store.enqueue("call1", "sales", "voice", s.gateway.clock(), attrs={"caller_id": "+12025550170"})
+        await desk.get_by_test_id("offer-accept").click()
+        pane = desk.get_by_test_id("pane")
+        await expect(pane).to_be_visible()
+        target = pane.get_by_test_id("pane-transfer-queue")
+        await expect(target).to_have_attribute("placeholder", "queue or sip:...")
+
+        await target.fill("sip:desk@elsewhere.example")
+        await pane.get_by_test_id("pane-transfer").click()
+        await expect(desk.get_by_test_id("agent-notice")).to_contain_text("not on ivr.transfer_allow")
+        assert (await s.store.contact("call1"))["state"] == "connected"
+        await shots.take(desk, "agent-transfer-uri-refused")
+
+        await target.fill("sip:desk@partner.example")
+        await pane.get_by_test_id("pane-transfer").click()
+        notice = desk.get_by_test_id("agent-notice")
+        await expect(notice).to_contain_text("Call transferred to sip:desk@partner.example")
+        await expect(pane.get_by_test_id("pane-status")).to_contain_text("in wrap-up")
+        await shots.take(desk, "agent-transfer-uri")
+        assert (await s.store.contact("call1"))["disposition"] == "transferred"
+    assert not errors, errors
