@@ -126,21 +126,60 @@ class RoutingPolicy:
     # -- offers -----------------------------------------------------------------------------------
 
     def decide(self, state: RoutingState, now: float, *, max_offers: int = 64) -> list[Offer]:
-        """The offers to make now. Does not change ``state``: the caller commits and applies them.
+        """The offers to make now: a full pass over every lane. Does not change ``state``: the caller
+        commits and applies them.
 
         A pass stops after ``max_offers`` (the caller commits them and calls again at once): this bounds
         the work of one pass, in which every agent already promised an offer is looked at again.
         """
         if state.waiting == 0 or not state.any_free():
             return []
+        return self._pass(state, now, None, max_offers)
+
+    def offers_for_contact(
+        self, state: RoutingState, c: ContactView, now: float, *, max_offers: int = 64
+    ) -> list[Offer]:
+        """The offers that ``c`` joining its lane (arriving, or back in line) made possible: a pass over
+        that lane only.
+
+        Gives what :meth:`decide` would give, provided that nothing else changed since a full pass (or
+        one of these) offered nothing, and that no deadline of :meth:`next_deadline` has passed since:
+        no other lane can have become routable. The caller falls back to :meth:`decide` otherwise.
+        """
+        if not state.any_free():
+            return []
+        key = c.lane_key()
+        return self._pass(state, now, lambda level: (key,), max_offers)
+
+    def offers_for_agent(self, state: RoutingState, agent_id: str, now: float, *, max_offers: int = 64) -> list[Offer]:
+        """The offers that ``agent_id`` gaining room (a contact ended, it came back) made possible: a pass
+        over the lanes of the queues it serves, each at the profile level it serves it at.
+
+        Same condition as :meth:`offers_for_contact`: no other agent can have become able to take anything.
+        """
+        if state.waiting == 0 or agent_id not in state.free_ids:
+            return []
+        served = state.specs[agent_id].queues
+        queue_lanes = state.queue_lanes
+
+        def lanes(level: int) -> list[LaneKey]:
+            return [key for q, (lv, _) in served.items() if lv == level for key in queue_lanes.get(q, ())]
+
+        return self._pass(state, now, lanes, max_offers)
+
+    def _pass(self, state: RoutingState, now: float, lanes, max_offers: int) -> list[Offer]:
+        """One decision pass, level by level, over every lane (``lanes`` None) or ``lanes(level)``."""
         offers: list[Offer] = []
         taken: set[str] = set()
         promised: dict[str, dict[str, int]] = {}  # agent -> channel -> offers made this pass
         last_offered = dict(state.last_offered)
+        all_lanes = state.lanes
         for level in state.levels:
             cursors: list[_Cursor] = []
             order: list[tuple[float, float, int, int]] = []
-            for key, heap in list(state.lanes.items()):
+            keys = list(all_lanes) if lanes is None else lanes(level)
+            for key in keys:
+                heap = all_lanes.get(key)
                 if not heap or not state.free.get((key[0], level)):
                     continue  # an empty lane has nothing to restore
                 cursor = _Cursor(key, heap)

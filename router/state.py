@@ -224,6 +224,7 @@ class RoutingState:
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
         self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}
+        self.queue_lanes: dict[str, list[LaneKey]] = {}  # queue -> its lanes' keys
         self.free: dict[tuple[str, int], FreeAgents] = {}
         self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
         self.offer_expiries: list[tuple[float, str, str]] = []  # (expires, contact, offer id)
@@ -267,7 +268,12 @@ class RoutingState:
                 heapq.heappush(self.preferences, (c.preferred_until, c.id))
             if same and old.seq == c.seq and old.lane_key() == c.lane_key() and old.queued_at == c.queued_at:
                 return  # its index entries still stand
-            heapq.heappush(self.lanes.setdefault(c.lane_key(), []), (c.seq, c.id))
+            key = c.lane_key()
+            lane = self.lanes.get(key)
+            if lane is None:
+                lane = self.lanes[key] = []
+                self.queue_lanes.setdefault(c.queue, []).append(key)
+            heapq.heappush(lane, (c.seq, c.id))
             queue = self.config.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
                 heapq.heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))

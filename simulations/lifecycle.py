@@ -92,7 +92,8 @@ class SimLifecycle:
         record.queue = c.queue
         return True
 
-    def complete(self, contact_id: str, now: float) -> None:
+    def complete(self, contact_id: str, now: float) -> str:
+        """Returns the agent if it has room again (no wrap-up), else ''."""
         c = self.state.contacts[contact_id]
         queue = self.state.config.queues[c.queue]
         self.records[contact_id].ended = now
@@ -101,6 +102,8 @@ class SimLifecycle:
         c = self._put(c, ContactEvent.COMPLETE, wrapup_until=now + queue.wrapup)
         if queue.wrapup <= 0:
             self.end_wrapup(contact_id, now)
+            return c.agent
+        return ""
 
     def end_wrapup(self, contact_id: str, now: float) -> None:
         c = self.state.contacts[contact_id]
@@ -108,16 +111,19 @@ class SimLifecycle:
         self._put(c, ContactEvent.END_WRAPUP)
         self._load(agent, c.channel, -1, now, idle=True)
 
-    def abandon(self, contact_id: str, now: float) -> None:
+    def abandon(self, contact_id: str, now: float) -> str:
+        """Returns the agent whose offer it was (it has room again), else ''."""
         c = self.state.contacts.get(contact_id)
         if c is None or c.state not in (ContactState.QUEUED, ContactState.OFFERED):
-            return  # answered (or gone) before the customer's patience ran out
-        if c.state == ContactState.OFFERED:
+            return ""  # answered (or gone) before the customer's patience ran out
+        freed = c.agent if c.state == ContactState.OFFERED else ""
+        if freed:
             self._load(self.state.agents[c.agent], c.channel, -1, now)
         self._put(c, ContactEvent.ABANDON, agent="")
         record = self.records[contact_id]
         record.abandoned = now
         record.queue = c.queue
+        return freed
 
     # -- timers (requeue_offer.lua with "expire", overflow.lua) ----------------------------------------
 
