@@ -1,8 +1,10 @@
 """The routing state the policy decides on, kept indexed so that a decision costs microseconds.
 
 Pure: no I/O and no clock. The live engine keeps one as a mirror of Redis (fed by script results and
-the event stream); the simulator keeps one as its truth. Both change it only through
-:meth:`RoutingState.put_contact`, :meth:`RoutingState.drop_contact` and :meth:`RoutingState.put_agent`.
+the event stream) and changes it only by replacing views with versioned snapshots
+(:meth:`RoutingState.put_contact`, :meth:`RoutingState.drop_contact`, :meth:`RoutingState.put_agent`), so
+a stale one is ignored. The simulator keeps one as its truth and changes its views in place, telling the
+state what moved (:meth:`RoutingState.move_contact`, :meth:`RoutingState.agent_changed`): no copy per move.
 
 Indexes:
 
@@ -30,6 +32,7 @@ from router.lifecycle import AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
 FINISHED_MEMORY = 100_000  # finished contacts remembered, so that their late events are ignored
+_ENDED = frozenset({ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED})
 LaneKey = tuple[str, str, int, str]  # (queue, channel, priority, encoded contact-specific requirements)
 
 
@@ -154,7 +157,9 @@ class FreeAgents:
     def add(self, a: AgentView) -> None:
         old = self.members.get(a.id)
         self.members[a.id] = a
-        if old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
+        if old is a:
+            pass  # changed in place: no telling what changed
+        elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
             return
         heapq.heappush(self.heap, (a.total_load, a.idle_since, a.id, a.ver))
         if len(self.heap) > 4 * len(self.members) + 64:
@@ -254,13 +259,32 @@ class RoutingState:
             return  # a late event of a contact that has finished
         if old is not None and old.state == ContactState.QUEUED:
             self.waiting -= 1
-        if c.state in (ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED):
+        if c.state in _ENDED:
             self.contacts.pop(c.id, None)
             self.finished[c.id] = c.ver
             if len(self.finished) > FINISHED_MEMORY:
                 self.finished.popitem(last=False)
             return
         self.contacts[c.id] = c
+        self._index_contact(c, old)
+
+    def move_contact(self, c: ContactView, state: ContactState) -> None:
+        """Move a contact held here to ``state`` in place and index it, bumping its version.
+
+        The simulator's way (it is the truth, so it changes its views in place; the live mirror replaces
+        them with :meth:`put_contact`). Set the fields the new state needs (agent, offer, queue) first.
+        """
+        if c.state == ContactState.QUEUED:
+            self.waiting -= 1
+        c.state = state
+        c.ver += 1
+        if state in _ENDED:
+            del self.contacts[c.id]
+            return
+        self._index_contact(c, None)
+
+    def _index_contact(self, c: ContactView, old: ContactView | None) -> None:
+        """Index a held contact; ``old`` is the view it replaced (None: a new view, or one changed in place)."""
         same = old is not None and old.state == c.state
         if c.state == ContactState.QUEUED:
             self.waiting += 1
@@ -358,6 +382,14 @@ class RoutingState:
         if old is not None and old.ver > a.ver:
             return
         self.agents[a.id] = a
+        self._index_agent(a, spec, old is None or old.backoff_until != a.backoff_until)
+
+    def agent_changed(self, a: AgentView, *, backoff_changed: bool = False) -> None:
+        """Re-index an agent held here whose view was changed in place (the simulator's way; bump its
+        version with every change of load or idle time, so that stale index entries are known)."""
+        self._index_agent(a, self.specs[a.id], backoff_changed)
+
+    def _index_agent(self, a: AgentView, spec: AgentSpec, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
         free = False
         for queue_name, (level, _delay) in spec.queues.items():
@@ -372,7 +404,7 @@ class RoutingState:
         if not free:
             self.free_ids.discard(a.id)
             return
-        if a.backoff_until and (a.id not in self.free_ids or old is None or old.backoff_until != a.backoff_until):
+        if a.backoff_until and (a.id not in self.free_ids or backoff_changed):
             heapq.heappush(self.backoffs, (a.backoff_until, a.id))
         self.free_ids.add(a.id)
 
