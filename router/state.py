@@ -169,25 +169,27 @@ class FreeAgents:
     def discard(self, agent_id: str) -> None:
         self.members.pop(agent_id, None)
 
-    def longest_idle(self, eligible, extra_load) -> AgentView | None:
-        """The eligible agent with the least load (``extra_load`` added), then the longest idle.
+    def longest_idle(self, eligible, promised: dict[str, dict[str, int]]) -> AgentView | None:
+        """The eligible agent with the least load (counting what this pass ``promised`` it), then the
+        longest idle.
 
-        Walks the heap in order and stops at the first eligible agent with nothing extra; agents with
-        extra load (offers promised earlier in the same pass) are weighed against it at the end.
+        Walks the heap in order and stops at the first eligible agent promised nothing; agents promised
+        offers earlier in the same pass are weighed against it at the end.
         """
         heap = self.heap
+        members = self.members
         popped = []
         deferred = []
         best = None
         while heap:
             entry = heapq.heappop(heap)
-            a = self.members.get(entry[2])
-            if a is None or a.ver != entry[3] or a.total_load != entry[0] or a.idle_since != entry[1]:
+            a = members.get(entry[2])
+            if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
                 continue  # stale for good
             popped.append(entry)
             if not eligible(a):
                 continue
-            if extra_load(a):
+            if a.id in promised and sum(promised[a.id].values()):
                 deferred.append(a)
                 continue
             best = a
@@ -197,7 +199,11 @@ class FreeAgents:
         if deferred:
             if best is not None:
                 deferred.append(best)
-            return min(deferred, key=lambda a: (a.total_load + extra_load(a), a.idle_since, a.id))
+
+            def extra(a: AgentView) -> int:
+                return sum(promised[a.id].values()) if a.id in promised else 0
+
+            return min(deferred, key=lambda a: (a.total_load + extra(a), a.idle_since, a.id))
         return best
 
 
@@ -247,6 +253,27 @@ class RoutingState:
             q: tuple(sorted({s.queues[q][1] for s in self.specs.values() if q in s.queues} - {0.0}))
             for q in config.queues
         }
+        # Queues whose waiting contacts change with time (escalation steps, profile delays): the others'
+        # lanes have no deadline of their own.
+        self.timed_queues = frozenset(
+            q.name for q in config.queues.values() if q.escalation or self.queue_delays[q.name]
+        )
+        self._timers = (
+            (self.offer_expiries, self.offer_live),
+            (self.wrapup_ends, self.wrapup_live),
+            (self.max_waits, self.max_wait_live),
+        )
+        # Per agent: (free bucket, the queue's channels) for each queue it serves, so a re-index looks nothing up.
+        self._buckets: dict[str, tuple[tuple[FreeAgents, tuple[str, ...]], ...]] = {}
+        for agent_id, spec in self.specs.items():
+            plan = []
+            for queue_name, (level, _delay) in spec.queues.items():
+                bucket = self.free.get((queue_name, level))
+                if bucket is None:
+                    bucket = self.free[(queue_name, level)] = FreeAgents()
+                queue = config.queues.get(queue_name)
+                plan.append((bucket, queue.channels if queue is not None else ()))
+            self._buckets[agent_id] = tuple(plan)
 
     # -- contacts ---------------------------------------------------------------------------------
 
@@ -333,11 +360,7 @@ class RoutingState:
 
     def timer_heaps(self):
         """(heap, liveness check) for offer expiries, wrap-up ends and max waits, with dead tops dropped."""
-        heaps = (
-            (self.offer_expiries, self.offer_live),
-            (self.wrapup_ends, self.wrapup_live),
-            (self.max_waits, self.max_wait_live),
-        )
+        heaps = self._timers
         for heap, live in heaps:
             while heap and live(heap[0]) is None:
                 heapq.heappop(heap)
@@ -391,12 +414,16 @@ class RoutingState:
 
     def _index_agent(self, a: AgentView, spec: AgentSpec, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
+        has_room = self.has_room
         free = False
-        for queue_name, (level, _delay) in spec.queues.items():
-            bucket = self.free.get((queue_name, level))
-            if bucket is None:
-                bucket = self.free[(queue_name, level)] = FreeAgents()
-            if available and self._has_room_for_queue(a, spec, queue_name):
+        for bucket, channels in self._buckets[a.id]:
+            room = False
+            if available:
+                for ch in channels:
+                    if has_room(a, spec, ch):
+                        room = True
+                        break
+            if room:
                 bucket.add(a)
                 free = True
             else:
@@ -429,16 +456,12 @@ class RoutingState:
             heapq.heappop(heap)
         return None
 
-    def _has_room_for_queue(self, a: AgentView, spec: AgentSpec, queue_name: str) -> bool:
-        queue = self.config.queues.get(queue_name)
-        if queue is None:
-            return False
-        return any(self.has_room(a, spec, ch) for ch in queue.channels)
-
     def has_room(self, a: AgentView, spec: AgentSpec, channel: str, promised: dict[str, int] | None = None) -> bool:
         """Whether ``a`` can hold one more contact of ``channel``, counting what this pass ``promised`` it."""
         cap = spec.capacity.get(channel, 0)
         load = a.load
+        if not load and not promised:
+            return cap > 0
         if promised:
             load = dict(load)
             for ch, n in promised.items():
