@@ -34,9 +34,9 @@ import random
 from dataclasses import dataclass
 
 from router.config.model import MaxWaitAction, Queue, Strategy
-from router.lifecycle import AgentState
+from router.lifecycle import AgentState, ContactState
 from router.state import AgentView, ContactView, LaneKey, RoutingState
-from skills.model import meets, merge, proficiency
+from skills.model import encode, meets, merge, proficiency
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,11 +94,21 @@ class _Cursor:
 
     def head(self, state: RoutingState, taken: set[str]) -> ContactView | None:
         heap = self.heap
+        contacts = state.contacts
+        queue, channel, priority, skills = self.key
         while heap:
             seq, cid = heap[0]
-            c = state.contacts.get(cid)
-            if c is None or not state.is_waiting(c, self.key, seq):
-                heapq.heappop(heap)  # stale for good
+            c = contacts.get(cid)
+            if (
+                c is None  # stale for good unless it still stands for a waiting contact (RoutingState.is_waiting)
+                or c.state != ContactState.QUEUED
+                or c.seq != seq
+                or c.queue != queue
+                or c.channel != channel
+                or c.priority != priority
+                or (encode(c.skills) if c.skills else "") != skills
+            ):
+                heapq.heappop(heap)
             elif cid in taken:
                 self.popped.append(heapq.heappop(heap))
             else:
@@ -126,69 +136,129 @@ class RoutingPolicy:
     # -- offers -----------------------------------------------------------------------------------
 
     def decide(self, state: RoutingState, now: float, *, max_offers: int = 64) -> list[Offer]:
-        """The offers to make now. Does not change ``state``: the caller commits and applies them.
+        """The offers to make now: a full pass over every lane. Does not change ``state``: the caller
+        commits and applies them.
 
         A pass stops after ``max_offers`` (the caller commits them and calls again at once): this bounds
         the work of one pass, in which every agent already promised an offer is looked at again.
         """
         if state.waiting == 0 or not state.any_free():
             return []
+        return self._pass(state, now, None, max_offers)
+
+    def offers_for_contact(
+        self, state: RoutingState, c: ContactView, now: float, *, max_offers: int = 64
+    ) -> list[Offer]:
+        """The offers that ``c`` joining its lane (arriving, or back in line) made possible: a pass over
+        that lane only.
+
+        Gives what :meth:`decide` would give, provided that nothing else changed since a full pass (or
+        one of these) offered nothing, and that no deadline of :meth:`next_deadline` has passed since:
+        no other lane can have become routable. The caller falls back to :meth:`decide` otherwise.
+        """
+        if not state.any_free():
+            return []
+        key = c.lane_key()
+        return self._pass(state, now, lambda level: (key,), max_offers)
+
+    def offers_for_agent(self, state: RoutingState, agent_id: str, now: float, *, max_offers: int = 64) -> list[Offer]:
+        """The offers that ``agent_id`` gaining room (a contact ended, it came back) made possible: a pass
+        over the lanes of the queues it serves, each at the profile level it serves it at.
+
+        Same condition as :meth:`offers_for_contact`: no other agent can have become able to take anything.
+        """
+        if state.waiting == 0 or agent_id not in state.free_ids:
+            return []
+        served = state.specs[agent_id].queues
+        queue_lanes = state.queue_lanes
+
+        def lanes(level: int) -> list[LaneKey]:
+            return [key for q, (lv, _) in served.items() if lv == level for key in queue_lanes.get(q, ())]
+
+        return self._pass(state, now, lanes, max_offers)
+
+    def _pass(self, state: RoutingState, now: float, lanes, max_offers: int) -> list[Offer]:
+        """One decision pass, level by level, over every lane (``lanes`` None) or ``lanes(level)``."""
         offers: list[Offer] = []
         taken: set[str] = set()
         promised: dict[str, dict[str, int]] = {}  # agent -> channel -> offers made this pass
         last_offered = dict(state.last_offered)
+        all_lanes = state.lanes
+        free = state.free
         for level in state.levels:
             cursors: list[_Cursor] = []
-            order: list[tuple[float, float, int, int]] = []
-            for key, heap in list(state.lanes.items()):
-                if not heap or not state.free.get((key[0], level)):
+            heads: list[ContactView] = []
+            for key in all_lanes if lanes is None else lanes(level):
+                heap = all_lanes.get(key)
+                if not heap or not free.get((key[0], level)):
                     continue  # an empty lane has nothing to restore
                 cursor = _Cursor(key, heap)
                 cursors.append(cursor)  # restored after the level even if it yields nothing
-                c = cursor.head(state, taken)
-                if c is None:
-                    continue
-                order.append((-self.effective_priority(state, c, now), c.enqueued_at, c.seq, len(cursors) - 1))
-            heapq.heapify(order)
-            while order:
-                index = heapq.heappop(order)[3]
-                cursor = cursors[index]
-                c = cursor.head(state, taken)
-                if c is None:
-                    continue
-                agent, restricted = self._choose(state, c, level, now, promised, last_offered)
-                if agent is not None:
-                    queue = state.config.queues[c.queue]
-                    offers.append(
-                        Offer(
-                            contact_id=c.id,
-                            agent_id=agent.id,
-                            queue=c.queue,
-                            channel=c.channel,
-                            expires_at=now + self.offer_timeout(state, queue, c.channel),
-                            lane=cursor.key,
-                            passed=tuple(cursor.passed),
-                        )
-                    )
-                    taken.add(c.id)
-                    per = promised.setdefault(agent.id, {})
-                    per[c.channel] = per.get(c.channel, 0) + 1
-                    last_offered[c.queue] = agent.id
+                heads.append(cursor.head(state, taken))
+            if len(cursors) == 1:
+                # One lane (the lane-local case): its contacts in line order, no ordering across lanes.
+                cursor, c = cursors[0], heads[0]
+                while c is not None:
+                    if not self._take(state, c, cursor, level, now, offers, taken, promised, last_offered):
+                        break  # nobody at this level can take this lane's head: the lane's turn ends
                     if len(offers) >= max_offers:
                         break
-                elif restricted:
-                    cursor.skip()  # waits for its preferred agent; the contacts behind it may go
-                else:
-                    continue  # nobody at this level can take this lane's head: the lane's turn ends
-                nxt = cursor.head(state, taken)
-                if nxt is not None:
-                    entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, index)
-                    heapq.heappush(order, entry)
+                    c = cursor.head(state, taken)
+            elif cursors:
+                order = [
+                    (-self.effective_priority(state, c, now), c.enqueued_at, c.seq, i)
+                    for i, c in enumerate(heads)
+                    if c is not None
+                ]
+                heapq.heapify(order)
+                while order:
+                    index = heapq.heappop(order)[3]
+                    cursor = cursors[index]
+                    c = cursor.head(state, taken)
+                    if c is None:
+                        continue
+                    if not self._take(state, c, cursor, level, now, offers, taken, promised, last_offered):
+                        continue  # nobody at this level can take this lane's head: the lane's turn ends
+                    if len(offers) >= max_offers:
+                        break
+                    nxt = cursor.head(state, taken)
+                    if nxt is not None:
+                        entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, index)
+                        heapq.heappush(order, entry)
             for cursor in cursors:
                 cursor.restore()
             if len(offers) >= max_offers:
                 break
         return offers
+
+    def _take(self, state, c, cursor, level, now, offers, taken, promised, last_offered) -> bool:
+        """Offer the lane head ``c`` to the agent the strategy picks, or skip it if it waits for its
+        preferred agent. Returns False if neither: the lane's turn at this level ends."""
+        agent, restricted = self._choose(state, c, level, now, promised, last_offered)
+        if agent is None:
+            if restricted:
+                cursor.skip()  # waits for its preferred agent; the contacts behind it may go
+            return restricted
+        queue = state.config.queues[c.queue]
+        offers.append(
+            Offer(
+                contact_id=c.id,
+                agent_id=agent.id,
+                queue=c.queue,
+                channel=c.channel,
+                expires_at=now + self.offer_timeout(state, queue, c.channel),
+                lane=cursor.key,
+                passed=tuple(cursor.passed),
+            )
+        )
+        taken.add(c.id)
+        per = promised.get(agent.id)
+        if per is None:
+            promised[agent.id] = {c.channel: 1}
+        else:
+            per[c.channel] = per.get(c.channel, 0) + 1
+        last_offered[c.queue] = agent.id
+        return True
 
     @staticmethod
     def effective_priority(state: RoutingState, c: ContactView, now: float) -> float:
@@ -215,15 +285,20 @@ class RoutingPolicy:
         bucket = state.free.get((c.queue, level))
         queue = state.config.queues[c.queue]
         waited = now - c.enqueued_at
-        requirements = merge(queue.requirements_at(waited), c.skills)
+        requirements = queue.requirements_at(waited) if queue.escalation else queue.requirements
+        if c.skills:
+            requirements = merge(requirements, c.skills)
+        specs = state.specs
+        has_room = state.has_room
+        queue_name, channel = c.queue, c.channel
 
         def eligible(a: AgentView) -> bool:
-            spec = state.specs[a.id]
-            if a.backoff_until > now or spec.queues[c.queue][1] > waited:
+            spec = specs[a.id]
+            if a.backoff_until > now or spec.queues[queue_name][1] > waited:
                 return False
             if not meets(spec.agent.skills, requirements):
                 return False
-            return state.has_room(a, spec, c.channel, promised.get(a.id))
+            return has_room(a, spec, channel, promised.get(a.id))
 
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)
@@ -235,9 +310,7 @@ class RoutingPolicy:
             return None, False
         if queue.strategy == Strategy.LONGEST_IDLE:
             # Least work first (it matters on multi-contact channels), then longest idle.
-            return bucket.longest_idle(
-                eligible, lambda a: sum(promised[a.id].values()) if a.id in promised else 0
-            ), False
+            return bucket.longest_idle(eligible, promised), False
         candidates = [a for a in bucket.values() if eligible(a)]
         if not candidates:
             return None, False
@@ -307,7 +380,10 @@ class RoutingPolicy:
             if heap:
                 best = min(best, heap[0][0])
         if state.waiting and state.any_free():
-            for key in list(state.lanes):
+            timed = state.timed_queues
+            for key in list(state.lanes) if timed else ():
+                if key[0] not in timed:
+                    continue  # its contacts never escalate nor pass a profile delay
                 c = state.lane_head(key)
                 if c is not None:
                     best = min(best, self._next_change(state, c, now))

@@ -1,8 +1,10 @@
 """The routing state the policy decides on, kept indexed so that a decision costs microseconds.
 
 Pure: no I/O and no clock. The live engine keeps one as a mirror of Redis (fed by script results and
-the event stream); the simulator keeps one as its truth. Both change it only through
-:meth:`RoutingState.put_contact`, :meth:`RoutingState.drop_contact` and :meth:`RoutingState.put_agent`.
+the event stream) and changes it only by replacing views with versioned snapshots
+(:meth:`RoutingState.put_contact`, :meth:`RoutingState.drop_contact`, :meth:`RoutingState.put_agent`), so
+a stale one is ignored. The simulator keeps one as its truth and changes its views in place, telling the
+state what moved (:meth:`RoutingState.move_contact`, :meth:`RoutingState.agent_changed`): no copy per move.
 
 Indexes:
 
@@ -30,6 +32,7 @@ from router.lifecycle import AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
 FINISHED_MEMORY = 100_000  # finished contacts remembered, so that their late events are ignored
+_ENDED = frozenset({ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED})
 LaneKey = tuple[str, str, int, str]  # (queue, channel, priority, encoded contact-specific requirements)
 
 
@@ -154,7 +157,9 @@ class FreeAgents:
     def add(self, a: AgentView) -> None:
         old = self.members.get(a.id)
         self.members[a.id] = a
-        if old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
+        if old is a:
+            pass  # changed in place: no telling what changed
+        elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
             return
         heapq.heappush(self.heap, (a.total_load, a.idle_since, a.id, a.ver))
         if len(self.heap) > 4 * len(self.members) + 64:
@@ -164,25 +169,27 @@ class FreeAgents:
     def discard(self, agent_id: str) -> None:
         self.members.pop(agent_id, None)
 
-    def longest_idle(self, eligible, extra_load) -> AgentView | None:
-        """The eligible agent with the least load (``extra_load`` added), then the longest idle.
+    def longest_idle(self, eligible, promised: dict[str, dict[str, int]]) -> AgentView | None:
+        """The eligible agent with the least load (counting what this pass ``promised`` it), then the
+        longest idle.
 
-        Walks the heap in order and stops at the first eligible agent with nothing extra; agents with
-        extra load (offers promised earlier in the same pass) are weighed against it at the end.
+        Walks the heap in order and stops at the first eligible agent promised nothing; agents promised
+        offers earlier in the same pass are weighed against it at the end.
         """
         heap = self.heap
+        members = self.members
         popped = []
         deferred = []
         best = None
         while heap:
             entry = heapq.heappop(heap)
-            a = self.members.get(entry[2])
-            if a is None or a.ver != entry[3] or a.total_load != entry[0] or a.idle_since != entry[1]:
+            a = members.get(entry[2])
+            if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
                 continue  # stale for good
             popped.append(entry)
             if not eligible(a):
                 continue
-            if extra_load(a):
+            if a.id in promised and sum(promised[a.id].values()):
                 deferred.append(a)
                 continue
             best = a
@@ -192,7 +199,11 @@ class FreeAgents:
         if deferred:
             if best is not None:
                 deferred.append(best)
-            return min(deferred, key=lambda a: (a.total_load + extra_load(a), a.idle_since, a.id))
+
+            def extra(a: AgentView) -> int:
+                return sum(promised[a.id].values()) if a.id in promised else 0
+
+            return min(deferred, key=lambda a: (a.total_load + extra(a), a.idle_since, a.id))
         return best
 
 
@@ -224,6 +235,7 @@ class RoutingState:
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
         self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}
+        self.queue_lanes: dict[str, list[LaneKey]] = {}  # queue -> its lanes' keys
         self.free: dict[tuple[str, int], FreeAgents] = {}
         self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
         self.offer_expiries: list[tuple[float, str, str]] = []  # (expires, contact, offer id)
@@ -241,6 +253,27 @@ class RoutingState:
             q: tuple(sorted({s.queues[q][1] for s in self.specs.values() if q in s.queues} - {0.0}))
             for q in config.queues
         }
+        # Queues whose waiting contacts change with time (escalation steps, profile delays): the others'
+        # lanes have no deadline of their own.
+        self.timed_queues = frozenset(
+            q.name for q in config.queues.values() if q.escalation or self.queue_delays[q.name]
+        )
+        self._timers = (
+            (self.offer_expiries, self.offer_live),
+            (self.wrapup_ends, self.wrapup_live),
+            (self.max_waits, self.max_wait_live),
+        )
+        # Per agent: (free bucket, the queue's channels) for each queue it serves, so a re-index looks nothing up.
+        self._buckets: dict[str, tuple[tuple[FreeAgents, tuple[str, ...]], ...]] = {}
+        for agent_id, spec in self.specs.items():
+            plan = []
+            for queue_name, (level, _delay) in spec.queues.items():
+                bucket = self.free.get((queue_name, level))
+                if bucket is None:
+                    bucket = self.free[(queue_name, level)] = FreeAgents()
+                queue = config.queues.get(queue_name)
+                plan.append((bucket, queue.channels if queue is not None else ()))
+            self._buckets[agent_id] = tuple(plan)
 
     # -- contacts ---------------------------------------------------------------------------------
 
@@ -253,13 +286,32 @@ class RoutingState:
             return  # a late event of a contact that has finished
         if old is not None and old.state == ContactState.QUEUED:
             self.waiting -= 1
-        if c.state in (ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED):
+        if c.state in _ENDED:
             self.contacts.pop(c.id, None)
             self.finished[c.id] = c.ver
             if len(self.finished) > FINISHED_MEMORY:
                 self.finished.popitem(last=False)
             return
         self.contacts[c.id] = c
+        self._index_contact(c, old)
+
+    def move_contact(self, c: ContactView, state: ContactState) -> None:
+        """Move a contact held here to ``state`` in place and index it, bumping its version.
+
+        The simulator's way (it is the truth, so it changes its views in place; the live mirror replaces
+        them with :meth:`put_contact`). Set the fields the new state needs (agent, offer, queue) first.
+        """
+        if c.state == ContactState.QUEUED:
+            self.waiting -= 1
+        c.state = state
+        c.ver += 1
+        if state in _ENDED:
+            del self.contacts[c.id]
+            return
+        self._index_contact(c, None)
+
+    def _index_contact(self, c: ContactView, old: ContactView | None) -> None:
+        """Index a held contact; ``old`` is the view it replaced (None: a new view, or one changed in place)."""
         same = old is not None and old.state == c.state
         if c.state == ContactState.QUEUED:
             self.waiting += 1
@@ -267,7 +319,12 @@ class RoutingState:
                 heapq.heappush(self.preferences, (c.preferred_until, c.id))
             if same and old.seq == c.seq and old.lane_key() == c.lane_key() and old.queued_at == c.queued_at:
                 return  # its index entries still stand
-            heapq.heappush(self.lanes.setdefault(c.lane_key(), []), (c.seq, c.id))
+            key = c.lane_key()
+            lane = self.lanes.get(key)
+            if lane is None:
+                lane = self.lanes[key] = []
+                self.queue_lanes.setdefault(c.queue, []).append(key)
+            heapq.heappush(lane, (c.seq, c.id))
             queue = self.config.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
                 heapq.heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
@@ -303,11 +360,7 @@ class RoutingState:
 
     def timer_heaps(self):
         """(heap, liveness check) for offer expiries, wrap-up ends and max waits, with dead tops dropped."""
-        heaps = (
-            (self.offer_expiries, self.offer_live),
-            (self.wrapup_ends, self.wrapup_live),
-            (self.max_waits, self.max_wait_live),
-        )
+        heaps = self._timers
         for heap, live in heaps:
             while heap and live(heap[0]) is None:
                 heapq.heappop(heap)
@@ -352,13 +405,25 @@ class RoutingState:
         if old is not None and old.ver > a.ver:
             return
         self.agents[a.id] = a
+        self._index_agent(a, spec, old is None or old.backoff_until != a.backoff_until)
+
+    def agent_changed(self, a: AgentView, *, backoff_changed: bool = False) -> None:
+        """Re-index an agent held here whose view was changed in place (the simulator's way; bump its
+        version with every change of load or idle time, so that stale index entries are known)."""
+        self._index_agent(a, self.specs[a.id], backoff_changed)
+
+    def _index_agent(self, a: AgentView, spec: AgentSpec, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
+        has_room = self.has_room
         free = False
-        for queue_name, (level, _delay) in spec.queues.items():
-            bucket = self.free.get((queue_name, level))
-            if bucket is None:
-                bucket = self.free[(queue_name, level)] = FreeAgents()
-            if available and self._has_room_for_queue(a, spec, queue_name):
+        for bucket, channels in self._buckets[a.id]:
+            room = False
+            if available:
+                for ch in channels:
+                    if has_room(a, spec, ch):
+                        room = True
+                        break
+            if room:
                 bucket.add(a)
                 free = True
             else:
@@ -366,7 +431,7 @@ class RoutingState:
         if not free:
             self.free_ids.discard(a.id)
             return
-        if a.backoff_until and (a.id not in self.free_ids or old is None or old.backoff_until != a.backoff_until):
+        if a.backoff_until and (a.id not in self.free_ids or backoff_changed):
             heapq.heappush(self.backoffs, (a.backoff_until, a.id))
         self.free_ids.add(a.id)
 
@@ -391,16 +456,12 @@ class RoutingState:
             heapq.heappop(heap)
         return None
 
-    def _has_room_for_queue(self, a: AgentView, spec: AgentSpec, queue_name: str) -> bool:
-        queue = self.config.queues.get(queue_name)
-        if queue is None:
-            return False
-        return any(self.has_room(a, spec, ch) for ch in queue.channels)
-
     def has_room(self, a: AgentView, spec: AgentSpec, channel: str, promised: dict[str, int] | None = None) -> bool:
         """Whether ``a`` can hold one more contact of ``channel``, counting what this pass ``promised`` it."""
         cap = spec.capacity.get(channel, 0)
         load = a.load
+        if not load and not promised:
+            return cap > 0
         if promised:
             load = dict(load)
             for ch, n in promised.items():

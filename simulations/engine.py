@@ -50,6 +50,7 @@ class Simulation:
         horizon: float | None = None,
         sample_every: float = 60.0,
         policy: RoutingPolicy | None = None,
+        lane_local: bool = True,
     ) -> None:
         self.config = config
         self.arrivals = sorted(arrivals, key=lambda a: a.at)
@@ -60,6 +61,7 @@ class Simulation:
         self.horizon = horizon if horizon is not None else (self.arrivals[-1].at if self.arrivals else 0.0)
         self.sample_every = sample_every
         self.policy = policy or RoutingPolicy(seed)
+        self.lane_local = lane_local  # False: a full pass after every event (the reference, for tests)
         self.state = RoutingState(config)
         self.result = RunResult(seed=seed, horizon=self.horizon)
         self.life = SimLifecycle(self.state, self.result)
@@ -109,19 +111,31 @@ class Simulation:
             else:
                 break
             self.now = at
+            # Lane-local decisions: while no deadline has passed (at < wake), the last pass left nothing
+            # routable, so an arrival can only route in its own lane and a freed agent only in its queues.
+            local = at < self._wake_at and self.lane_local
             if kind == ARRIVE:
                 c = life.arrive(payload, at)
                 if payload.patience != math.inf:
                     self.schedule(at + payload.patience, ABANDON, c.id)
+                if local:
+                    self._route_contact(at, c)
+                    continue
             elif kind == ACCEPT:
                 contact_id, offer_id, handle = payload
                 if life.accept(contact_id, offer_id, at):
                     self.schedule(at + handle, COMPLETE, contact_id)
                 continue  # an answer frees nothing and adds no contact: no new offer is possible
             elif kind == COMPLETE:
-                life.complete(payload, at)
+                freed = life.complete(payload, at)
+                if local:
+                    self._route_agent(at, freed)
+                    continue
             elif kind == ABANDON:
-                life.abandon(payload, at)
+                freed = life.abandon(payload, at)
+                if local:
+                    self._route_agent(at, freed)
+                    continue
             elif kind == AGENT_STATE:
                 agent_id, state, reason = payload
                 life.set_agent_state(agent_id, state, reason, at)
@@ -156,7 +170,31 @@ class Simulation:
                 self._offer(offer, now)
             if len(offers) < MAX_OFFERS:
                 break  # the pass ended by itself: nothing more to offer now
-        deadline = policy.next_deadline(state, now)
+        self._arm(now)
+
+    def _route_contact(self, now: float, c) -> None:
+        """Offers ``c``'s arrival made possible (lane-local; see :meth:`RoutingPolicy.offers_for_contact`)."""
+        while True:
+            offers = self.policy.offers_for_contact(self.state, c, now, max_offers=MAX_OFFERS)
+            for offer in offers:
+                self._offer(offer, now)
+            if len(offers) < MAX_OFFERS:
+                break
+        self._arm(now)
+
+    def _route_agent(self, now: float, agent_id: str) -> None:
+        """Offers an agent's freed room made possible (``agent_id`` empty: none freed)."""
+        while agent_id:
+            offers = self.policy.offers_for_agent(self.state, agent_id, now, max_offers=MAX_OFFERS)
+            for offer in offers:
+                self._offer(offer, now)
+            if len(offers) < MAX_OFFERS:
+                break
+        self._arm(now)
+
+    def _arm(self, now: float) -> None:
+        """Schedule a wake-up at the policy's next deadline, if it is earlier than the one armed."""
+        deadline = self.policy.next_deadline(self.state, now)
         if deadline is not None and deadline < self._wake_at:
             self._wake_at = max(deadline, now)
             self.schedule(self._wake_at, WAKE, None)

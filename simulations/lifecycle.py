@@ -1,9 +1,10 @@
 """The in-memory twin of the Redis scripts: the same lifecycle moves, on a RoutingState, for the simulator.
 
 Each method does what its script in ``router/lua`` does (the comments name it), checked against the
-lifecycle table in :mod:`router.lifecycle`, and records outcomes in the run's :class:`RunResult`. Views
-are replaced, never changed in place, and every change bumps their version, as in Redis, so the
-state's indexes see each change.
+lifecycle table in :mod:`router.lifecycle`, and records outcomes in the run's :class:`RunResult`. The
+simulator's state is the truth, so views are changed in place (no snapshot per move) and the state is
+told what moved (:meth:`RoutingState.move_contact`, :meth:`RoutingState.agent_changed`); every change of
+an agent's load or idle time bumps its version, so stale index entries are known.
 """
 
 from __future__ import annotations
@@ -67,13 +68,10 @@ class SimLifecycle:
         a = self.state.agents[o.agent_id]
         self._offers += 1
         offer_id = f"o{self._offers}"
-        self._put(
-            c,
-            ContactEvent.OFFER,
-            agent=o.agent_id,
-            offer_id=offer_id,
-            offer_expires=o.expires_at,
-        )
+        c.agent = o.agent_id
+        c.offer_id = offer_id
+        c.offer_expires = o.expires_at
+        self._move(c, ContactEvent.OFFER)
         self._load(a, c.channel, +1, now)
         self.result.assignments.append((o.contact_id, o.agent_id))
         return offer_id
@@ -82,42 +80,47 @@ class SimLifecycle:
         c = self.state.contacts.get(contact_id)
         if c is None or c.state != ContactState.OFFERED or c.offer_id != offer_id or c.offer_expires <= now:
             return False  # abandoned or expired meanwhile
-        self._put(c, ContactEvent.ACCEPT)
-        a = self.state.agents[c.agent]
-        if a.missed:
-            self.state.put_agent(a.copy(missed=0, ver=a.ver + 1))
+        self._move(c, ContactEvent.ACCEPT)
+        self.state.agents[c.agent].missed = 0  # not indexed: no re-index needed
         record = self.records[contact_id]
         record.answered = now
         record.agent = c.agent
         record.queue = c.queue
         return True
 
-    def complete(self, contact_id: str, now: float) -> None:
+    def complete(self, contact_id: str, now: float) -> str:
+        """Returns the agent if it has room again (no wrap-up), else ''."""
         c = self.state.contacts[contact_id]
         queue = self.state.config.queues[c.queue]
         self.records[contact_id].ended = now
         if c.customer:
             self.last_agent[c.customer] = c.agent
-        c = self._put(c, ContactEvent.COMPLETE, wrapup_until=now + queue.wrapup)
+        c.wrapup_until = now + queue.wrapup
+        self._move(c, ContactEvent.COMPLETE)
         if queue.wrapup <= 0:
             self.end_wrapup(contact_id, now)
+            return c.agent
+        return ""
 
     def end_wrapup(self, contact_id: str, now: float) -> None:
         c = self.state.contacts[contact_id]
-        agent = self.state.agents[c.agent]
-        self._put(c, ContactEvent.END_WRAPUP)
-        self._load(agent, c.channel, -1, now, idle=True)
+        self._move(c, ContactEvent.END_WRAPUP)
+        self._load(self.state.agents[c.agent], c.channel, -1, now, idle=True)
 
-    def abandon(self, contact_id: str, now: float) -> None:
+    def abandon(self, contact_id: str, now: float) -> str:
+        """Returns the agent whose offer it was (it has room again), else ''."""
         c = self.state.contacts.get(contact_id)
         if c is None or c.state not in (ContactState.QUEUED, ContactState.OFFERED):
-            return  # answered (or gone) before the customer's patience ran out
-        if c.state == ContactState.OFFERED:
+            return ""  # answered (or gone) before the customer's patience ran out
+        freed = c.agent if c.state == ContactState.OFFERED else ""
+        if freed:
             self._load(self.state.agents[c.agent], c.channel, -1, now)
-        self._put(c, ContactEvent.ABANDON, agent="")
+        c.agent = ""
+        self._move(c, ContactEvent.ABANDON)
         record = self.records[contact_id]
         record.abandoned = now
         record.queue = c.queue
+        return freed
 
     # -- timers (requeue_offer.lua with "expire", overflow.lua) ----------------------------------------
 
@@ -126,26 +129,28 @@ class SimLifecycle:
         c = self.state.contacts[action.contact_id]
         routing = self.state.config.routing
         a = self.state.agents[c.agent]
-        self._put(c, ContactEvent.EXPIRE, agent="", offer_id="", offer_expires=0.0)
-        missed = a.missed + 1
-        away = missed >= routing.max_missed_offers and a.state == AgentState.AVAILABLE
-        a = a.copy(
-            missed=missed,
-            backoff_until=max(a.backoff_until, now + routing.no_answer_delay),
-            state=AgentState.AWAY if away else a.state,
-            reason="missed_offers" if away else a.reason,
-        )
-        self._load(a, c.channel, -1, now)
+        channel = c.channel
+        c.agent, c.offer_id, c.offer_expires = "", "", 0.0
+        self._move(c, ContactEvent.EXPIRE)
+        a.missed += 1
+        away = a.missed >= routing.max_missed_offers and a.state == AgentState.AVAILABLE
+        backoff = max(a.backoff_until, now + routing.no_answer_delay)
+        changed = backoff != a.backoff_until
+        a.backoff_until = backoff
+        if away:
+            a.state, a.reason = AgentState.AWAY, "missed_offers"
+        self._load(a, channel, -1, now, backoff_changed=changed)
         return away
 
     def overflow(self, action: Overflow, now: float) -> None:
         c = self.state.contacts[action.contact_id]
         max_wait = self.state.config.queues[c.queue].max_wait
         if max_wait is not None and max_wait.action == MaxWaitAction.OVERFLOW and action.to_queue:
-            self._put(c, ContactEvent.OVERFLOW, queue=action.to_queue, queued_at=now)
+            c.queue, c.queued_at = action.to_queue, now
+            self._move(c, ContactEvent.OVERFLOW)
             self.records[c.id].queue = action.to_queue
         else:
-            self._put(c, ContactEvent.OVERFLOW_END)
+            self._move(c, ContactEvent.OVERFLOW_END)
             self.records[c.id].overflowed = now
 
     # -- agents (agent_state.lua) ------------------------------------------------------------------------
@@ -155,9 +160,10 @@ class SimLifecycle:
         if a.state == state and a.reason == reason:
             return
         if state == AgentState.AVAILABLE and a.state != AgentState.AVAILABLE:
-            a = a.copy(idle_since=now, missed=0)
-        a = a.copy(state=state, reason=reason, ver=a.ver + 1)
-        self.state.put_agent(a)
+            a.idle_since, a.missed = now, 0
+        a.state, a.reason = state, reason
+        a.ver += 1
+        self.state.agent_changed(a)
         self._account(a, now)
 
     def close(self, now: float) -> None:
@@ -172,22 +178,22 @@ class SimLifecycle:
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _put(self, c: ContactView, event: ContactEvent, **changes) -> ContactView:
-        new = c.copy(state=next_contact_state(c.state, event), ver=c.ver + 1, **changes)
-        self.state.put_contact(new)
-        return new
+    def _move(self, c: ContactView, event: ContactEvent) -> None:
+        self.state.move_contact(c, next_contact_state(c.state, event))
 
-    def _load(self, a: AgentView, channel: str, delta: int, now: float, *, idle: bool = False) -> None:
-        load = a.load.copy()
+    def _load(
+        self, a: AgentView, channel: str, delta: int, now: float, *, idle: bool = False, backoff_changed: bool = False
+    ) -> None:
+        load = a.load
         n = load.get(channel, 0) + delta
         if n:
             load[channel] = n
         else:
             del load[channel]
-        a = a.copy(load=load, ver=a.ver + 1)  # a fresh view: set before it is put, never after
+        a.ver += 1
         if idle and not load:
             a.idle_since = now
-        self.state.put_agent(a)
+        self.state.agent_changed(a, backoff_changed=backoff_changed)
         self._account(a, now)
 
     def _account(self, a: AgentView, now: float) -> None:

@@ -22,7 +22,10 @@ Requirements = tuple[SkillRequirement, ...]
 
 def meets(skills: Mapping[str, int], requirements: Iterable[SkillRequirement]) -> bool:
     """Whether an agent with ``skills`` (skill -> level) may take a contact needing ``requirements``."""
-    return all(skills.get(req.skill, 0) >= req.min_level for req in requirements)
+    for req in requirements:  # noqa: SIM110 (a loop: all() over a generator costs more, per agent looked at)
+        if skills.get(req.skill, 0) < req.min_level:
+            return False
+    return True
 
 
 def proficiency(skills: Mapping[str, int], requirements: Iterable[SkillRequirement]) -> float:
