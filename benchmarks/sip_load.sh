@@ -2,13 +2,15 @@
 # SIP load through Kamailio into the IVR worker pool: calls at rising rates, each pressing 2 (RFC 2833) to
 # reach the general queue and held there with music on hold, then hanging up. Run by hand (not a test):
 #
-#   benchmarks/sip_load.sh [--workers N] [--rates "2 4 8"] [--hold SECONDS] [--duration SECONDS]
+#   benchmarks/sip_load.sh [--workers N] [--rates "2 4 8"] [--hold SECONDS] [--duration SECONDS] [--idle SECONDS]
 #
 # It starts a private Redis, and `omniroute serve --no-gateway` with telephony enabled (Kamailio and N
 # workers, 2 callers each) from a generated routing.yaml, using the test IVR flow (tests/telephony/flows.py).
 # For each rate it runs sipp for --duration seconds of new calls and prints: calls, failed calls, the most
-# calls up at once, call setup time (INVITE -> 200) p50/p99, and the CPU seconds used by the worker pool and
-# by Kamailio per second of the step. "Held with no failure" is the highest rate whose calls all succeeded.
+# calls up at once, call setup time (INVITE -> 200) p50/p99, the CPU seconds used by the worker pool, by
+# Kamailio and by sipp itself per second of the step, and the 1-minute load average at its end. Before the
+# rates it measures the idle pool for --idle seconds. "Held with no failure" is the highest rate whose calls
+# all succeeded. Run it under `flock -x /tmp/omniroute-bench.lock` on a shared machine.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,13 +20,15 @@ WORKERS=8
 RATES="2 4 8"
 HOLD=4
 DURATION=10
+IDLE=5
 while [ $# -gt 0 ]; do
     case $1 in
         --workers) WORKERS=$2; shift 2 ;;
         --rates) RATES=$2; shift 2 ;;
         --hold) HOLD=$2; shift 2 ;;
         --duration) DURATION=$2; shift 2 ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --idle) IDLE=$2; shift 2 ;;
+        -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "sip_load: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -58,8 +62,11 @@ ports = Ports(workers)
 for name in ("main", "sub"):
     write_wav(work / "prompts" / f"{name}.wav", 4)
 write_wav(work / "moh.wav", 5, 330)
-(work / "routing.yaml").write_text(voice_yaml("bench", ports, workers=workers, offer_timeout=20,
-                                              allow="[127.0.0.0/8]", flood="{requests: 100000, per: 1}"))
+yaml = voice_yaml("bench", ports, workers=workers, offer_timeout=20, allow="[127.0.0.0/8]",
+                  flood="{requests: 100000, per: 1}")
+# the product's defaults, not the tests' faster ones (heartbeat 0.5 s, probes every 1 s)
+yaml = yaml.replace("probe_interval: 1\n", "probe_interval: 2\n").replace("heartbeat: 0.5\n", "heartbeat: 1\n")
+(work / "routing.yaml").write_text(yaml)
 (work / "caller.xml").write_text(sipp.caller("2", hold_ms=int(hold * 1000)))
 print(ports.sip, ports.media)
 EOF
@@ -88,7 +95,12 @@ kamailio_pids() { pgrep -f "kamailio -DD -E -f /tmp/omniroute-kamailio" | tr '\n
 
 echo
 echo "SIP load: $WORKERS workers (2 callers each = $((WORKERS * 2)) calls at once), hold ${HOLD}s + IVR, ${DURATION}s per rate"
-printf '%6s %7s %7s %9s %10s %10s %12s %14s\n' "cps" "calls" "failed" "max_up" "setup_p50" "setup_p99" "pool_cpu/s" "kamailio_cpu/s"
+read -ra wp <<<"$(worker_pids)"
+sleep 2  # the last workers' first OPTIONS probes and heartbeats
+w0=$(cpu_of "${wp[@]}"); sleep "$IDLE"; w1=$(cpu_of "${wp[@]}")
+"$PY" -c "c = ($w1 - $w0) / $IDLE; print(f'idle pool: {c:.2f} cores ({c / $WORKERS * 100:.2f}% of a core per worker)')"
+printf '%6s %7s %7s %9s %10s %10s %11s %11s %11s %6s\n' "cps" "calls" "failed" "max_up" "setup_p50" "setup_p99" \
+    "pool_cpu/s" "kam_cpu/s" "sipp_cpu/s" "load1"
 best=""
 for rate in $RATES; do
     calls=$("$PY" -c "print(max(1, round($rate * $DURATION)))")
@@ -98,7 +110,7 @@ for rate in $RATES; do
     read -ra kp <<<"$(kamailio_pids)"
     w0=$(cpu_of "${wp[@]}"); k0=$(cpu_of "${kp[@]}"); t0=$(date +%s.%N)
     set +e
-    (cd "$step" && sipp -sf "$WORK/caller.xml" -i 127.0.0.1 -mi 127.0.0.1 -mp "$MEDIA_PORT" -s ivr \
+    (cd "$step" && /usr/bin/time -f "%U %S" -o "$step/sipp.time" sipp -sf "$WORK/caller.xml" -i 127.0.0.1 -mi 127.0.0.1 -mp "$MEDIA_PORT" -s ivr \
         -r "$rate" -m "$calls" -l 10000 -nostdin -trace_stat -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file "$step/errors.log" \
         "127.0.0.1:$SIP_PORT" >sipp.log 2>&1)
@@ -125,7 +137,10 @@ EOF
     secs=$("$PY" -c "print($t1 - $t0)")
     pool_cpu=$("$PY" -c "print(f'{($w1 - $w0) / $secs:.2f}')")
     kam_cpu=$("$PY" -c "print(f'{($k1 - $k0) / $secs:.2f}')")
-    printf '%6s %7s %7s %9s %10s %10s %12s %14s\n' "$rate" "$done_calls" "$failed" "$max_up" "$p50" "$p99" "$pool_cpu" "$kam_cpu"
+    sipp_cpu=$("$PY" -c "u, s = open('$step/sipp.time').read().split()[-2:]; print(f'{(float(u) + float(s)) / $secs:.2f}')")
+    load1=$(cut -d' ' -f1 /proc/loadavg)
+    printf '%6s %7s %7s %9s %10s %10s %11s %11s %11s %6s\n' "$rate" "$done_calls" "$failed" "$max_up" "$p50" "$p99" \
+        "$pool_cpu" "$kam_cpu" "$sipp_cpu" "$load1"
     if [ "$failed" = 0 ]; then
         best=$rate
     elif [ -f "$step/errors.log" ]; then  # why calls failed, most frequent first

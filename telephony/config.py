@@ -39,7 +39,7 @@ KEYS = (
     "callback_ring",
     "transfer_ring",
 )
-MAX_WORKERS = 64
+MAX_WORKERS = 256  # a worker is ~45 MB and holds 2 callers: 256 workers are ~11 GB and 512 callers
 RTP_PORTS_PER_WORKER = 100
 
 
@@ -104,11 +104,11 @@ def read_section(r: Reader, node: Node | None, path: str, config: Config) -> Tel
                 requests=fl.integer("requests", flood.requests, lo=1), per=fl.integer("per", flood.per, lo=1)
             )
     workers = f.integer("workers", base.workers, lo=1, hi=MAX_WORKERS)
-    worker_port = f.integer("worker_port", base.worker_port, lo=1024, hi=65535 - MAX_WORKERS)
+    worker_port = f.integer("worker_port", base.worker_port, lo=1024, hi=65535 - workers)
     sip_port = f.integer("sip_port", base.sip_port, lo=1, hi=65535)
     if worker_port <= sip_port < worker_port + workers:
         r.problem(f.get("sip_port"), f.at("sip_port"), f"port {sip_port} is also a worker's port")
-    rtp_port = f.integer("rtp_port", base.rtp_port, lo=1024, hi=65535 - RTP_PORTS_PER_WORKER * MAX_WORKERS)
+    rtp_port = f.integer("rtp_port", base.rtp_port, lo=1024, hi=65535 - RTP_PORTS_PER_WORKER * workers)
     uris = [a.sip_uri for a in config.agents.values() if a.sip_uri]
     for port in range(worker_port, worker_port + workers):
         for uri in uris:

@@ -20,6 +20,7 @@ import concurrent.futures
 import contextlib
 import logging
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 MAX_LEGS = 4  # compiled into the wheel (PJSUA_MAX_CALLS); maxCalls above it is silently clamped
 CLOCK_RATE = 8000
+CODECS = {"PCMU": 255, "PCMA": 254}  # offered and accepted, in this order; every other codec is disabled
+MEDIA_PORTS = 32  # conference slots: 4 legs, 4 prompts, music on hold, 4 recorders and the clock (default 254)
+DTMF_POLL_MS = 50  # while a call is up: the longest a digit waits in pjsua2's queue for the poll to return
+IDLE_POLL_MS = 1000  # no call: nothing but SIP (which wakes the poll) and run() (which wakes it too)
 _LEFT_AT_EXIT: list = []  # Calls still alive when the library stopped: deleting them would assert in pjsua
 
 
@@ -195,6 +200,8 @@ class SipEndpoint:
         self._account: _Account | None = None
         self._moh: pj.AudioMediaPlayer | None = None
         self._garbage: list[Any] = []  # players/recorders to destroy outside their own callbacks
+        self._waker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._waker.setblocking(False)
 
     # -- from asyncio ------------------------------------------------------------------------------
 
@@ -207,13 +214,23 @@ class SipEndpoint:
         """Hang up everything and destroy the library."""
         if self._thread.is_alive():
             self._stopping.set()
+            self._wake()
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 10)
+        self._waker.close()
 
     def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
         """Run ``fn(*args)`` on the pj thread; the future gets its result or exception."""
         future: concurrent.futures.Future = concurrent.futures.Future()
         self._work.put((fn, args, future))
+        if self._work.qsize() == 1:  # else an earlier wake-up is still due, and the drain takes both
+            self._wake()
         return asyncio.wrap_future(future)
+
+    def _wake(self) -> None:
+        """End the pj thread's poll now: a CRLF datagram to our own SIP port (pjsip ignores it as a
+        keep-alive), so work handed over is run at once however long the poll would have waited."""
+        with contextlib.suppress(OSError):  # full socket buffer: a wake-up is pending anyway
+            self._waker.sendto(b"\r\n", (self.host, self.port))
 
     # -- the pj thread -----------------------------------------------------------------------------
 
@@ -226,11 +243,13 @@ class SipEndpoint:
         self._started.set_result(None)
         try:
             while not self._stopping.is_set():
-                # SIP and RTP wake the poll at once; the timeout bounds how long asyncio's work waits. With no
-                # call up, waiting 50 ms costs nothing and halves an idle worker's CPU (1.3% -> 0.75% of a core).
-                self._ep.libHandleEvents(10 if self._calls else 50)
+                # SIP wakes the poll at once, pjsip caps the wait at its next timer, and run() wakes it with a
+                # datagram: the timeout only bounds how late a DTMF digit is delivered (pjsua2 queues digits
+                # from the media thread until the poll returns), so it is short only while a call is up.
+                self._ep.libHandleEvents(DTMF_POLL_MS if self._calls else IDLE_POLL_MS)
                 self._drain()
-                self._garbage.clear()
+                if self._garbage:
+                    self._garbage.clear()
         finally:
             self._destroy()
 
@@ -258,9 +277,13 @@ class SipEndpoint:
         cfg.medConfig.clockRate = CLOCK_RATE
         cfg.medConfig.sndClockRate = CLOCK_RATE
         cfg.medConfig.noVad = True
+        cfg.medConfig.ecTailLen = 0  # no echo canceller (there is no sound device)
+        cfg.medConfig.maxMediaPorts = MEDIA_PORTS
         cfg.logConfig.level = self.log_level
         cfg.logConfig.consoleLevel = self.log_level
         ep.libInit(cfg)
+        for codec in ep.codecEnum2():  # G.711 only: the default prefers 16 kHz Speex, resampled on every frame
+            ep.codecSetPriority(codec.codecId, CODECS.get(codec.codecId.split("/")[0], 0))
         tcfg = pj.TransportConfig()
         tcfg.port = self.port
         tcfg.boundAddress = self.host
@@ -459,6 +482,11 @@ class SipEndpoint:
         if call.media is None:
             return 0, 0
         return int(call.media.getRxLevel()), int(call.media.getTxLevel())
+
+    def beat(self) -> tuple[int, int]:
+        """For the heartbeat, in one hand-over: free legs and legs in use, with every leg's RTP counts refreshed."""
+        self.sample_stats()
+        return self.free_legs(), self.legs()
 
     def sample_stats(self) -> None:
         """Refresh every live leg's RTP counts (kept for its :class:`Ended` event)."""

@@ -6,6 +6,9 @@ its own SIP port. A worker that exits while the pool runs (a crash, ``kill -9``)
 waiting one is abandoned with reason ``worker_lost``, a connected one completed with that disposition, so
 no contact is left stuck waiting for a call that no longer exists.
 
+The pool also reads the router's event stream once for all its workers and hands each worker the events
+about its own calls (:mod:`telephony.events`).
+
 :func:`run_telephony` is what ``omniroute serve`` calls when ``telephony.enabled``: Kamailio plus the pool.
 """
 
@@ -24,6 +27,7 @@ from router.config.model import Config
 from router.errors import StaleDecision
 from router.store import RedisStore, connect
 from telephony import state as w
+from telephony.events import forward
 from telephony.kamailio import Kamailio, die_with_parent
 
 log = logging.getLogger(__name__)
@@ -159,6 +163,15 @@ class WorkerPool:
         self._store = RedisStore(client, self.config)
         self._store.add_scripts("telephony", w.SCRIPTS)
         supervisors: list[asyncio.Task] = []
+        forwarder = asyncio.create_task(
+            forward(
+                self._store,
+                {self.worker_id(i) for i in range(self.tel.workers)},
+                callbacks=bool(self.tel.callback_uri),
+                handle_times=getattr(self.config.ivr, "announce", None) is not None,
+            ),
+            name="forward-events",
+        )
         try:
             for index in range(self.tel.workers):
                 await self.end_contacts_of(index)  # left by a previous run that died with its workers
@@ -172,7 +185,7 @@ class WorkerPool:
         finally:
             self._stopping = True
             await self._terminate()
-            for task in supervisors:
+            for task in (*supervisors, forwarder):
                 task.cancel()
             await client.aclose()
 

@@ -48,6 +48,7 @@ from router.store import RedisStore, connect
 from skills.model import SkillRequirement
 from telephony import endpoint as sip
 from telephony.config import RTP_PORTS_PER_WORKER, TelephonyConfig
+from telephony.events import follow
 from telephony.state import (
     CDR_TTL,
     DEFAULT_FLOW,
@@ -222,9 +223,7 @@ class Worker:
     async def _beat(self, stop: asyncio.Event) -> None:
         ttl = max(2, round(self.tel.heartbeat * 3))
         while not stop.is_set():
-            free = await self.endpoint.run(self.endpoint.free_legs)
-            legs = await self.endpoint.run(self.endpoint.legs)
-            await self.endpoint.run(self.endpoint.sample_stats)
+            free, legs = await self.endpoint.run(self.endpoint.beat)
             key = worker_key(self.store.keys.prefix, self.id)
             await self.store.eval("tel_beat", [key], [self.id, free, legs, self.port, os.getpid(), self.clock(), ttl])
             await asyncio.sleep(self.tel.heartbeat)
@@ -605,17 +604,9 @@ class Worker:
     # -- the router ---------------------------------------------------------------------------------
 
     async def _follow_router(self) -> None:
-        types = {
-            EventType.CONTACT_ACCEPTED,
-            EventType.CONTACT_OVERFLOWED,
-            EventType.CONTACT_ABANDONED,
-            EventType.CONTACT_TRANSFERRED,
-            EventType.CONTACT_REQUEUED,
-            EventType.CONTACT_COMPLETED,
-        }
         while True:
             try:
-                async for event in self.router.subscribe(types=types):
+                async for event in follow(self.store, self.id):  # what the pool forwards to us (telephony/events.py)
                     cid = (event.contact or {}).get("id", "")
                     self.handle_times.observe(event)
                     caller = self.by_contact.get(cid)

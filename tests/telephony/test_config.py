@@ -48,7 +48,7 @@ def test_a_broken_kamailio_config_is_reported_with_kamailios_words(tmp_path):
 @pytest.mark.parametrize(
     ("section", "line", "path", "message"),
     [
-        ("  workers: 0\n", 9, "telephony.workers", "expected an integer from 1 to 64, found 0"),
+        ("  workers: 0\n", 9, "telephony.workers", "expected an integer from 1 to 256, found 0"),
         ("  allow: [10.0.0.0/8, not-a-net]\n", 9, "telephony.allow[1]", "a network like 10.0.0.0/8"),
         ("  flood: {requests: 0}\n", 9, "telephony.flood.requests", "expected an integer >= 1, found 0"),
         ("  worker_prot: 5100\n", 9, "telephony.worker_prot", "did you mean 'worker_port'"),
