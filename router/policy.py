@@ -31,6 +31,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from router.config.model import MaxWaitAction, Queue, Strategy
@@ -158,8 +159,8 @@ class RoutingPolicy:
         """
         if not state.any_free():
             return []
-        key = c.lane_key()
-        return self._pass(state, now, lambda level: (key,), max_offers)
+        keys = (c.lane_key(),)
+        return self._pass(state, now, dict.fromkeys(state.levels, keys), max_offers)
 
     def offers_for_agent(self, state: RoutingState, agent_id: str, now: float, *, max_offers: int = 64) -> list[Offer]:
         """The offers that ``agent_id`` gaining room (a contact ended, it came back) made possible: a pass
@@ -169,26 +170,28 @@ class RoutingPolicy:
         """
         if state.waiting == 0 or agent_id not in state.free_ids:
             return []
-        served = state.specs[agent_id].queues
+        lanes: dict[int, list[LaneKey]] = {}
         queue_lanes = state.queue_lanes
-
-        def lanes(level: int) -> list[LaneKey]:
-            return [key for q, (lv, _) in served.items() if lv == level for key in queue_lanes.get(q, ())]
-
+        for q, (level, _delay) in state.specs[agent_id].queues.items():
+            keys = queue_lanes.get(q)
+            if keys:
+                lanes.setdefault(level, []).extend(keys)
         return self._pass(state, now, lanes, max_offers)
 
-    def _pass(self, state: RoutingState, now: float, lanes, max_offers: int) -> list[Offer]:
-        """One decision pass, level by level, over every lane (``lanes`` None) or ``lanes(level)``."""
+    def _pass(
+        self, state: RoutingState, now: float, lanes: dict[int, Sequence[LaneKey]] | None, max_offers: int
+    ) -> list[Offer]:
+        """One decision pass, level by level, over every lane (``lanes`` None) or the lanes given per level."""
         offers: list[Offer] = []
         taken: set[str] = set()
         promised: dict[str, dict[str, int]] = {}  # agent -> channel -> offers made this pass
-        last_offered = dict(state.last_offered)
+        last_offered: dict[str, str] = {}  # queue -> agent offered one of its contacts in this pass
         all_lanes = state.lanes
         free = state.free
         for level in state.levels:
             cursors: list[_Cursor] = []
             heads: list[ContactView] = []
-            for key in all_lanes if lanes is None else lanes(level):
+            for key in all_lanes if lanes is None else lanes.get(level, ()):
                 heap = all_lanes.get(key)
                 if not heap or not free.get((key[0], level)):
                     continue  # an empty lane has nothing to restore
@@ -337,7 +340,7 @@ class RoutingPolicy:
                 key=lambda a: (load(a) / max(1, specs[a.id].total_capacity), a.idle_since, a.id),
             )
         if strategy == Strategy.ROUND_ROBIN:
-            last = last_offered.get(queue.name, "")
+            last = last_offered.get(queue.name) or state.last_offered.get(queue.name, "")
             return min(candidates, key=lambda a: (a.id <= last, a.id))
         candidates.sort(key=lambda a: a.id)
         return self.rng.choice(candidates)

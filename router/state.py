@@ -310,6 +310,13 @@ class RoutingState:
             return
         self._index_contact(c, None)
 
+    def connect_at_once(self, c: ContactView) -> None:
+        """Offer a waiting contact and have the offer answered in the same instant, in place (the
+        simulator's agents with no answer delay): :meth:`move_contact` to offered then connected, without
+        arming an offer expiry that could never fall due. Set its agent and offer first."""
+        self.last_offered[c.queue] = c.agent
+        self.move_contact(c, ContactState.CONNECTED)
+
     def _index_contact(self, c: ContactView, old: ContactView | None) -> None:
         """Index a held contact; ``old`` is the view it replaced (None: a new view, or one changed in place)."""
         same = old is not None and old.state == c.state

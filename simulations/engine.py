@@ -200,15 +200,20 @@ class Simulation:
             self.schedule(self._wake_at, WAKE, None)
 
     def _offer(self, offer: Offer, now: float) -> None:
-        offer_id = self.life.offer(offer, now)
         behaviour = self.behaviour
         if behaviour.no_answer_probability and self.rng.random() < behaviour.no_answer_probability:
+            self.life.offer(offer, now)
             return  # left to expire
         handle = self.life.handle_of(offer.contact_id)
         if behaviour.answer_delay <= 0:
-            self.life.accept(offer.contact_id, offer_id, now)  # answered at once: no event needed
-            self.schedule(now + handle, COMPLETE, offer.contact_id)
+            # Answered at once: no event needed.
+            if self.life.offer_answered(offer, now):
+                self._seq += 1
+                heapq.heappush(self._events, (now + handle, self._seq, COMPLETE, offer.contact_id))
+            else:
+                self.life.offer(offer, now)
         else:
+            offer_id = self.life.offer(offer, now)
             self.schedule(now + behaviour.answer_delay, ACCEPT, (offer.contact_id, offer_id, handle))
 
     def _schedule_shift(self, shift: Shift) -> None:

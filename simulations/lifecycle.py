@@ -76,6 +76,28 @@ class SimLifecycle:
         self.result.assignments.append((o.contact_id, o.agent_id))
         return offer_id
 
+    def offer_answered(self, o: Offer, now: float) -> bool:
+        """Offer and accept in the same instant (offer.lua then accept.lua, an agent with no answer delay).
+        Returns False, doing nothing, if the offer would have expired at once (then offer, let it expire)."""
+        if o.expires_at <= now:
+            return False
+        c = self.state.contacts[o.contact_id]
+        next_contact_state(next_contact_state(c.state, ContactEvent.OFFER), ContactEvent.ACCEPT)  # table check
+        self._offers += 1
+        c.agent = o.agent_id
+        c.offer_id = f"o{self._offers}"
+        c.offer_expires = o.expires_at
+        self.state.connect_at_once(c)
+        a = self.state.agents[o.agent_id]
+        self._load(a, c.channel, +1, now)
+        a.missed = 0
+        self.result.assignments.append((o.contact_id, o.agent_id))
+        record = self.records[o.contact_id]
+        record.answered = now
+        record.agent = o.agent_id
+        record.queue = c.queue
+        return True
+
     def accept(self, contact_id: str, offer_id: str, now: float) -> bool:
         c = self.state.contacts.get(contact_id)
         if c is None or c.state != ContactState.OFFERED or c.offer_id != offer_id or c.offer_expires <= now:
@@ -96,10 +118,13 @@ class SimLifecycle:
         if c.customer:
             self.last_agent[c.customer] = c.agent
         c.wrapup_until = now + queue.wrapup
-        self._move(c, ContactEvent.COMPLETE)
         if queue.wrapup <= 0:
-            self.end_wrapup(contact_id, now)
+            # No wrap-up: complete.lua then end_wrapup.lua in the same instant, one move (no wrap-up end armed).
+            next_contact_state(c.state, ContactEvent.COMPLETE)  # table check
+            self._move(c, ContactEvent.END_WRAPUP, ContactState.WRAPUP)
+            self._load(self.state.agents[c.agent], c.channel, -1, now, idle=True)
             return c.agent
+        self._move(c, ContactEvent.COMPLETE)
         return ""
 
     def end_wrapup(self, contact_id: str, now: float) -> None:
@@ -178,8 +203,9 @@ class SimLifecycle:
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _move(self, c: ContactView, event: ContactEvent) -> None:
-        self.state.move_contact(c, next_contact_state(c.state, event))
+    def _move(self, c: ContactView, event: ContactEvent, start: ContactState | None = None) -> None:
+        """Move ``c`` by ``event`` from its state (or from ``start``, passed through in the same instant)."""
+        self.state.move_contact(c, next_contact_state(start or c.state, event))
 
     def _load(
         self, a: AgentView, channel: str, delta: int, now: float, *, idle: bool = False, backoff_changed: bool = False
