@@ -25,6 +25,11 @@ class Derived:
     skills: str = ""
 
 
+TIMELINE_EVENTS = frozenset(
+    {EventType.CONTACT_ARRIVED, EventType.CONTACT_TRANSFERRED, EventType.CONTACT_COMPLETED, EventType.CONTACT_ABANDONED}
+)  # the only events that make timeline entries
+
+
 def entries_for(event: Event) -> list[Derived]:
     """The timeline entries one lifecycle event makes (none for events of contacts without a customer)."""
     c = event.contact or {}

@@ -7,13 +7,15 @@ gateway keeps only its open sockets and caches. Two readers follow the tenant's 
 to the sockets this process holds:
 
 - the event stream (``router.events``): offers go to the agent's socket, expired or revoked offers
-  become ``offer_revoked``, a customer hears when an agent joins or leaves, counters move;
+  become ``offer_revoked``, a customer hears when an agent joins or leaves, counters move, the live
+  figures of agents and queues (:mod:`router.gateway.board`) follow, and contacts' starts, transfers,
+  dispositions and ends go into their customers' timelines (caught up at start from the position saved);
 - the chat stream (:mod:`router.gateway.sessions`): messages go to the customer's socket, the agent
   holding the contact and the connector that owns the conversation, wherever they are connected.
 
 So a customer on process B talks with an agent on process A through Redis. A ticker (every second)
-sends queue positions to waiting customers, statistics to supervisors, refreshes the metrics gauges
-and this process's heartbeat key, and looks after agent sessions: a session whose process stopped
+sends queue positions to waiting customers, statistics to supervisors, refreshes the metrics gauges,
+this process's heartbeat key and the saved timeline position, and looks after agent sessions: a session whose process stopped
 beating is closed (its offers revoked at once), and a session disconnected for longer than the grace
 period ends (the agent goes offline and its open contacts go back to their queues, in their place).
 """
@@ -44,6 +46,8 @@ from websockets.http11 import Request, Response
 
 from customers.config import settings as customer_settings
 from customers.continuity import continuity
+from customers.follow import TIMELINE_EVENTS
+from customers.follow import apply as timeline_apply
 from customers.follow import follow as follow_timelines
 from customers.store import CustomerError, CustomerStore
 from customers.timeline import message as timeline_message
@@ -98,6 +102,8 @@ REFUSALS = {
 }
 PURGE_EVERY = 3600.0  # seconds between checks that today's retention purge has run
 KPI_EVERY = 30.0  # seconds between recomputations of today's CSAT and FCR
+FREEZE_EVERY = 1.0  # seconds between gc.freeze() calls (_manage_gc)
+COLLECT_EVERY = 3600.0  # seconds between full collections of everything (_manage_gc)
 DEFAULT_HANDLE_TIME = 300.0  # seconds, until the queue's own completions give an average
 
 
@@ -151,6 +157,10 @@ class Gateway:
         self.started = 0.0
         self._tasks: list[asyncio.Task] = []
         self._frozen_at = 0  # open connections at the last gc.freeze()
+        self._next_freeze = 0.0  # when _manage_gc next freezes
+        self._timeline_key = store.keys.prefix + "cust:follow_at"  # the stream position timelines are applied to
+        self._events_at = self._timeline_saved = ""  # the event follower's position, and the one saved there
+        self._next_collect = 0.0  # when _manage_gc next unfreezes and collects
         self._agent_queues: dict[str, tuple[str, ...]] = {}  # agent id -> the queues it serves
         self._transcripts: dict[str, list[dict[str, Any]]] = {}  # contact id -> transcript read ahead
         # contact id -> (agent, queue, customer) of contacts accepted here and still connected, so that
@@ -176,6 +186,7 @@ class Gateway:
         events_from = await self.store.last_event_id()
         await self.contacts_today.load(self, self.clock(), events_from)
         await self.board.load(self.store)
+        await self._catch_up_timelines(events_from)
         chat_from = await self._last_chat_id()
         async with serve(
             self._connection,
@@ -195,7 +206,6 @@ class Gateway:
                 asyncio.create_task(self._follow_events(events_from), name="gateway-events"),
                 asyncio.create_task(self._follow_chat(chat_from), name="gateway-chat"),
                 asyncio.create_task(self._ticker(), name="gateway-ticker"),
-                asyncio.create_task(self._follow_timelines(), name="gateway-timelines"),
             ]
             log.info("gateway %s listening on %s:%d", self.id, s.host, self.port)
             gc.freeze()  # the configuration and everything made at startup: full collections skip them
@@ -337,6 +347,7 @@ class Gateway:
                     await self._event(event)
                 except Exception:
                     log.exception("delivering event %s", event.type)
+            self._events_at = last
 
     async def _prefetch_transcripts(self, events: list[Event]) -> None:
         """Read the transcripts of a batch's offers to agents connected here in one round trip.
@@ -406,6 +417,8 @@ class Gateway:
             holder = self.agents.get(event.agent.get("id", ""))
             if holder is not None:
                 await holder.push("contact_removed", contact=cid, reason=event.extra.get("reason", "requeued"))
+        if t in TIMELINE_EVENTS and contact.get("customer"):
+            await self._timeline(event)
         if cid in self.customers:
             await webchat.on_event(self, event, cid)
         attrs_connector = webchat.connector_of(contact)
@@ -488,24 +501,30 @@ class Gateway:
         self.kpis_stale = True
         self.metrics.surveys.labels(str(score)).inc()
 
-    async def _follow_timelines(self) -> None:
-        """Contacts' starts, transfers, dispositions, notes and ends into their customers' timelines.
-
-        Every process follows (the store skips entries a profile has already), from the position the
-        processes saved, so nothing is missed while all of them were down.
+    async def _catch_up_timelines(self, until: str) -> None:
+        """Contacts' starts, transfers, dispositions, notes and ends into their customers' timelines, from
+        the position the processes saved up to ``until`` (where the event follower starts), so nothing is
+        missed while all of them were down. From there the event follower applies them (:meth:`_timeline`)
+        and the ticker saves its position. Every process does it; the store skips what a profile has.
         """
-        key = self.store.keys.prefix + "cust:follow_at"
-        after = await self.store.client.get(key) or await self.store.last_event_id()
-        while True:
-            try:
-                moved = await follow_timelines(self.profiles, after, block_ms=1000)
-            except (ConnectionError, OSError) as exc:
-                log.warning("timeline follower: redis unavailable (%s)", type(exc).__name__)
-                await asyncio.sleep(1.0)
-                continue
-            if moved != after:
-                after = moved
-                await self.store.client.set(key, after)
+        after = await self.store.client.get(self._timeline_key) or until
+        while _stream_id(after) < _stream_id(until):
+            moved = await follow_timelines(self.profiles, after, block_ms=None)
+            if moved == after:
+                break
+            after = moved
+        self._events_at = self._timeline_saved = after
+
+    async def _timeline(self, event: Event) -> None:
+        try:
+            await timeline_apply(self.profiles, event)
+        except (ConnectionError, OSError) as exc:  # the next process start catches up from the saved position
+            log.warning("timeline entry of event %s skipped: redis unavailable (%s)", event.id, type(exc).__name__)
+
+    async def _save_timeline_position(self) -> None:
+        if self._events_at != self._timeline_saved:
+            await self.store.client.set(self._timeline_key, self._events_at)
+            self._timeline_saved = self._events_at
 
     def agent_first_name(self, agent_id: str) -> str | None:
         agent = self.config.agents.get(agent_id)
@@ -529,6 +548,7 @@ class Gateway:
                     next_purge = now + PURGE_EVERY
                     await self._purge(now)
                 await self.board.resync_step(self.store, now)
+                await self._save_timeline_position()
                 if now >= next_stats:
                     next_stats = now + s.stats_every
                     await self._stats(now)
@@ -537,23 +557,30 @@ class Gateway:
                 log.warning("redis unavailable in the ticker (%s)", type(exc).__name__)
             except Exception:
                 log.exception("gateway ticker")
-            self._freeze_connections()
+            self._manage_gc(now)
             await asyncio.sleep(self.tick)
 
-    def _freeze_connections(self) -> None:
-        """``gc.freeze()`` when the open connections grew by a tenth (and 500) since the last freeze.
+    def _manage_gc(self, now: float) -> None:
+        """``gc.freeze()`` every ``FREEZE_EVERY`` seconds; once every ``COLLECT_EVERY``, unfreeze and collect.
 
         With 10,000 agents connected a full collection walked about a million long-lived objects and
-        stopped the loop for 0.5-1.6 s every few seconds (docs/performance.md). Frozen objects are skipped;
-        those that die in cycles are not collected until an unfreeze, done when half the connections are gone.
+        stopped the loop for 0.2-1.6 s every few seconds (docs/performance.md): the connections, the
+        router's mirror (rebuilt every minute), the offers and today's contacts. Frozen objects are never
+        walked (freezing is a constant-time move of the generations), so full collections stay short.
+        Objects that die in reference cycles after being frozen are not reclaimed until the hourly
+        collection (a pause of a few hundred ms at 10,000 connections), or an unfreeze when half the
+        connections are gone.
         """
         open_now = len(self.server.connections) if self.server is not None else 0
-        if open_now >= max(1.1 * self._frozen_at, self._frozen_at + 500):
+        if now >= self._next_collect or open_now < self._frozen_at / 2:
+            gc.unfreeze()
+            gc.collect()
+            self._next_collect = now + COLLECT_EVERY
+            self._next_freeze = 0.0
+        if now >= self._next_freeze or open_now >= max(1.1 * self._frozen_at, self._frozen_at + 500):
             gc.freeze()
             self._frozen_at = open_now
-        elif open_now < self._frozen_at / 2:
-            gc.unfreeze()
-            self._frozen_at = 0
+            self._next_freeze = now + FREEZE_EVERY
 
     async def _purge(self, now: float) -> None:
         """Once a day per tenant (whichever process gets there first): erase customer data past
@@ -645,6 +672,11 @@ def _request_id(frame: str | bytes) -> Any:
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return value if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _stream_id(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
 
 
 def _refusal_text(code: str) -> str:
