@@ -3,9 +3,17 @@
 Theory of operation
 -------------------
 The live engine (router/engine.py, on Redis and the wall clock) and the simulator (simulations/, on a
-simulated clock) both call :meth:`RoutingPolicy.decide` whenever something changed, carry out the offers
-it returns, call :meth:`RoutingPolicy.due` for the timers that fell due (offer expiry, end of wrap-up,
-max wait), and sleep until :meth:`RoutingPolicy.next_deadline`. Neither contains a routing ``if``.
+simulated clock) both ask the policy for offers whenever something changed, carry out the offers it
+returns, call :meth:`RoutingPolicy.due` for the timers that fell due (offer expiry, end of wrap-up, max
+wait), and sleep until :meth:`RoutingPolicy.next_deadline`. Neither contains a routing ``if``.
+
+There are three ways to ask, all running the same pass: :meth:`RoutingPolicy.decide`, a full pass over
+every lane (the live router, each turn); :meth:`RoutingPolicy.offers_for_contact`, only the lane a
+contact just joined; and :meth:`RoutingPolicy.offers_for_agent`, only the lanes of the queues an agent
+that just got room serves. The last two give what a full pass would, because a pass ends *stuck* (no
+waiting contact can go to any free agent), so one change can only unstick what it touched; they hold as
+long as nothing else changed and no deadline of ``next_deadline`` has passed since the last pass (the
+simulator, whose state is exact, uses them on arrivals and freed agents, and full passes otherwise).
 
 A decision pass matches waiting contacts to agents with room, once per routing-profile priority level
 (1 first): at level L an agent is considered only for the queues its profile lists at priority L, so an
