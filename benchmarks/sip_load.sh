@@ -39,9 +39,9 @@ done
 
 WORK=$(mktemp -d /tmp/omniroute-sip-load.XXXXXX)
 redis_pid="" serve_pid=""
-cleanup() {
-    if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; fi
-    if [ -n "$redis_pid" ]; then kill -TERM "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null || true; fi
+cleanup() {  # every step may fail (serve already gone): set -e must not skip the rest, or Redis outlives us
+    if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+    if [ -n "$redis_pid" ]; then kill -TERM "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
