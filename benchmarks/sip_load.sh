@@ -7,10 +7,11 @@
 # It starts a private Redis, and `omniroute serve --no-gateway` with telephony enabled (Kamailio and N
 # workers, 2 callers each) from a generated routing.yaml, using the test IVR flow (tests/telephony/flows.py).
 # For each rate it runs sipp for --duration seconds of new calls and prints: calls, failed calls, the most
-# calls up at once, call setup time (INVITE -> 200) p50/p99, the CPU seconds used by the worker pool, by
-# Kamailio and by sipp itself per second of the step, and the 1-minute load average at its end. Before the
-# rates it measures the idle pool for --idle seconds. "Held with no failure" is the highest rate whose calls
-# all succeeded. Run it under `flock -x /tmp/omniroute-bench.lock` on a shared machine.
+# calls up at once, call setup time (INVITE -> 200) p50/p99, the CPU seconds per second of the step used by
+# the worker pool, by `omniroute serve` (router, pool supervisor, event forwarder), by Kamailio and by sipp,
+# and the 1-minute load average at its end. Before the rates it measures the idle pool for --idle seconds.
+# "Held with no failure" is the highest rate whose calls all succeeded. Run it under
+# `flock -x /tmp/omniroute-bench.lock` on a shared machine.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,9 +39,9 @@ done
 
 WORK=$(mktemp -d /tmp/omniroute-sip-load.XXXXXX)
 redis_pid="" serve_pid=""
-cleanup() {
-    if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; fi
-    if [ -n "$redis_pid" ]; then kill -TERM "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null || true; fi
+cleanup() {  # every step may fail (serve already gone): set -e must not skip the rest, or Redis outlives us
+    if [ -n "$serve_pid" ]; then kill -TERM "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true; fi
+    if [ -n "$redis_pid" ]; then kill -TERM "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -57,7 +58,12 @@ from pathlib import Path
 from tests.telephony import sipp
 from tests.telephony.harness import Ports, voice_yaml, write_wav
 work, workers, hold = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+def clash(p):  # the workers' SIP ports, sipp's media ports and the workers' RTP ranges must not overlap
+    rtp = {q for i in range(workers) for q in range(p.rtp + 100 * i, p.rtp + 100 * i + 16)}
+    return rtp & ({p.sip, *range(p.worker, p.worker + workers), *range(p.media, p.media + 80)})
 ports = Ports(workers)
+while clash(ports):
+    ports = Ports(workers)
 (work / "prompts").mkdir()
 for name in ("main", "sub"):
     write_wav(work / "prompts" / f"{name}.wav", 4)
@@ -77,7 +83,10 @@ OMNIROUTE_IVR_FLOW=tests.telephony.flows:menu OMNIROUTE_TEST_PROMPTS=$WORK/promp
     >"$WORK/serve.log" 2>&1 &
 serve_pid=$!
 for _ in $(seq 300); do grep -q "SIP (callers)" "$WORK/serve.log" && break; sleep 0.1; done
-grep -q "SIP (callers)" "$WORK/serve.log" || { echo "sip_load: serve did not start:"; tail -30 "$WORK/serve.log"; exit 1; }
+grep -q "SIP (callers)" "$WORK/serve.log" || {
+    echo "sip_load: serve did not start:"; grep -iE "assert|abort|error" "$WORK/serve.log" | head -10; tail -30 "$WORK/serve.log"
+    exit 1
+}
 
 # CPU seconds (user+system) of a set of pids, from /proc
 cpu_of() { "$PY" -c '
@@ -99,8 +108,8 @@ read -ra wp <<<"$(worker_pids)"
 sleep 2  # the last workers' first OPTIONS probes and heartbeats
 w0=$(cpu_of "${wp[@]}"); sleep "$IDLE"; w1=$(cpu_of "${wp[@]}")
 "$PY" -c "c = ($w1 - $w0) / $IDLE; print(f'idle pool: {c:.2f} cores ({c / $WORKERS * 100:.2f}% of a core per worker)')"
-printf '%6s %7s %7s %9s %10s %10s %11s %11s %11s %6s\n' "cps" "calls" "failed" "max_up" "setup_p50" "setup_p99" \
-    "pool_cpu/s" "kam_cpu/s" "sipp_cpu/s" "load1"
+printf '%6s %7s %7s %9s %10s %10s %11s %12s %10s %11s %6s\n' "cps" "calls" "failed" "max_up" "setup_p50" "setup_p99" \
+    "pool_cpu/s" "serve_cpu/s" "kam_cpu/s" "sipp_cpu/s" "load1"
 best=""
 for rate in $RATES; do
     calls=$("$PY" -c "print(max(1, round($rate * $DURATION)))")
@@ -108,14 +117,14 @@ for rate in $RATES; do
     mkdir -p "$step"
     read -ra wp <<<"$(worker_pids)"
     read -ra kp <<<"$(kamailio_pids)"
-    w0=$(cpu_of "${wp[@]}"); k0=$(cpu_of "${kp[@]}"); t0=$(date +%s.%N)
+    w0=$(cpu_of "${wp[@]}"); k0=$(cpu_of "${kp[@]}"); s0=$(cpu_of "$serve_pid"); t0=$(date +%s.%N)
     set +e
     (cd "$step" && /usr/bin/time -f "%U %S" -o "$step/sipp.time" sipp -sf "$WORK/caller.xml" -i 127.0.0.1 -mi 127.0.0.1 -mp "$MEDIA_PORT" -s ivr \
         -r "$rate" -m "$calls" -l 10000 -nostdin -trace_stat -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file "$step/errors.log" \
         "127.0.0.1:$SIP_PORT" >sipp.log 2>&1)
     set -e
-    w1=$(cpu_of "${wp[@]}"); k1=$(cpu_of "${kp[@]}"); t1=$(date +%s.%N)
+    w1=$(cpu_of "${wp[@]}"); k1=$(cpu_of "${kp[@]}"); s1=$(cpu_of "$serve_pid"); t1=$(date +%s.%N)
     read -r done_calls failed max_up p50 p99 < <("$PY" - "$step" <<'EOF'
 import csv, glob, sys
 step = sys.argv[1]
@@ -137,10 +146,11 @@ EOF
     secs=$("$PY" -c "print($t1 - $t0)")
     pool_cpu=$("$PY" -c "print(f'{($w1 - $w0) / $secs:.2f}')")
     kam_cpu=$("$PY" -c "print(f'{($k1 - $k0) / $secs:.2f}')")
+    serve_cpu=$("$PY" -c "print(f'{($s1 - $s0) / $secs:.2f}')")
     sipp_cpu=$("$PY" -c "u, s = open('$step/sipp.time').read().split()[-2:]; print(f'{(float(u) + float(s)) / $secs:.2f}')")
     load1=$(cut -d' ' -f1 /proc/loadavg)
-    printf '%6s %7s %7s %9s %10s %10s %11s %11s %11s %6s\n' "$rate" "$done_calls" "$failed" "$max_up" "$p50" "$p99" \
-        "$pool_cpu" "$kam_cpu" "$sipp_cpu" "$load1"
+    printf '%6s %7s %7s %9s %10s %10s %11s %12s %10s %11s %6s\n' "$rate" "$done_calls" "$failed" "$max_up" "$p50" "$p99" \
+        "$pool_cpu" "$serve_cpu" "$kam_cpu" "$sipp_cpu" "$load1"
     if [ "$failed" = 0 ]; then
         best=$rate
     elif [ -f "$step/errors.log" ]; then  # why calls failed, most frequent first

@@ -172,6 +172,7 @@ class WorkerPool:
             ),
             name="forward-events",
         )
+        forwarder.add_done_callback(_forwarder_ended)
         try:
             for index in range(self.tel.workers):
                 await self.end_contacts_of(index)  # left by a previous run that died with its workers
@@ -201,6 +202,11 @@ class WorkerPool:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
+
+
+def _forwarder_ended(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("telephony: the event forwarder failed; workers get no router events", exc_info=task.exception())
 
 
 async def run_telephony(
