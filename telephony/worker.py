@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
 from customers.config import settings as customer_settings
 from customers.continuity import continuity
 from customers.store import CustomerError, CustomerStore
@@ -614,7 +616,7 @@ class Worker:
                         self._spawn(self._router_event(caller, event))
                     elif event.type == EventType.CONTACT_ACCEPTED and self.tel.callback_uri:
                         self._spawn(self._dial_callback(event.contact or {}))
-            except (ConnectionError, OSError) as exc:  # Redis restarting: follow again
+            except (RedisError, ConnectionError, OSError) as exc:  # Redis restarting: follow again
                 log.warning("telephony worker %s: event stream lost (%s); following again", self.id, exc)
                 await asyncio.sleep(0.5)
 
