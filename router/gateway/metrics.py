@@ -2,7 +2,8 @@
 
 Counters follow the tenant's event stream from the moment the process started, so every process of a
 tenant counts every contact: aggregate them across processes with ``max``, not ``sum``. Gauges (queue
-depth, oldest wait, agents by state) are read from Redis every ``gateway.stats_every`` seconds. Open
+depth, oldest wait, agents by state) are set every ``gateway.stats_every`` seconds from the figures the
+gateway follows from the event stream (:mod:`router.gateway.board`). Open
 connections are this process's own.
 """
 
@@ -108,7 +109,7 @@ class Metrics:
             self.abandoned.labels(*labels).inc()
 
     def update(self, queues: list[QueueStats], agents_by_state: dict[str, int]) -> None:
-        """Set the gauges read from Redis."""
+        """Set the gauges from the live figures."""
         for q in queues:
             self.queue_waiting.labels(q.queue).set(q.waiting)
             self.queue_oldest.labels(q.queue).set(q.oldest_wait or 0.0)

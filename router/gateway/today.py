@@ -9,6 +9,7 @@ provisional: a contact counts as resolved until its customer comes back within `
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,10 @@ async def todays_kpis(gw: Gateway, now: float) -> dict[str, Any]:
     counters = await gw.store.client.hgetall(kpi_key(gw, now))
     surveys = int(counters.get("surveys", 0))
     start = day_start(now)
-    rows = report_from_facts(gw.contacts_today.facts, [], start, now + 1, gw.profiles.config.fcr_days)
+    # O(contacts today): in a thread, on a copy, so the event loop runs between its slices of the GIL
+    # (at 500 contacts/s it was a stall of 100 ms and more every 2 s, growing through the day)
+    facts = dict(gw.contacts_today.facts)
+    rows = await asyncio.to_thread(report_from_facts, facts, [], start, now + 1, gw.profiles.config.fcr_days)
     overall = next((r for r in rows if r.channel == ALL and r.queue == ALL), None)
     return {
         "surveys": surveys,
