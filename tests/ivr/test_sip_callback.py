@@ -8,7 +8,6 @@ import asyncio
 import json
 
 from router.events import EventType
-from router.lifecycle import AgentState
 from tests.ivr.test_sip_flow import ivr_stack
 from tests.telephony import sipp
 
@@ -48,24 +47,6 @@ async def test_a_callback_chosen_in_the_menu_is_queued_then_dialled_when_an_agen
         assert stack.of_type(EventType.CONTACT_ABANDONED, cid) == []  # the caller leaving is not an abandon
         assert (await stack.store.contact(cid))["state"] == "queued"
 
-        customer = sipp.start_sipp(  # the caller's phone, at callback_uri with their number
-            sipp.agent_phone(answer_after_ms=200, talk_ms=None), tmp_path, "customer", target=None,
-            port=stack.ports.phones + 4, media_port=stack.ports.media + 30, extra=("-rtp_echo",),
-        )  # fmt: skip
-        phone = sipp.start_sipp(
-            sipp.agent_phone(answer_after_ms=200, talk_ms=2000), tmp_path, "phone", target=None,
-            port=stack.ports.phones, media_port=stack.ports.media + 10, extra=("-rtp_echo",),
-        )  # fmt: skip
-        try:
-            await stack.router_client.set_agent_state("a1", AgentState.AVAILABLE)
-            offer = await stack.wait_event(EventType.CONTACT_OFFERED, 10, cid)
-            await stack.router_client.accept(cid, "a1", offer.contact["offer_id"])
-            assert await asyncio.to_thread(customer.wait, 20) == 0, customer.output()  # rang, answered, BYE
-            assert await asyncio.to_thread(phone.wait, 15) == 0, phone.output()
-            completed = await stack.wait_event(EventType.CONTACT_COMPLETED, 10, cid)
-        finally:
-            customer.stop()
-            phone.stop()
+        completed, cdr = await stack.ring_back(cid)  # the caller's phone at callback_uri, then a1's
         assert completed.agent["id"] == "a1"
-        cdr = await stack.wait_for(lambda: stack.cdr(cid), 5, "the call record")
         assert int(cdr["agent_rx_packets"]) > 50 and int(cdr["caller_rx_packets"]) > 50, cdr

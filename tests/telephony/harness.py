@@ -17,11 +17,13 @@ from router.config.loader import load
 from router.config.model import Config
 from router.engine import LiveRouter
 from router.events import Event, EventType
+from router.lifecycle import AgentState
 from router.store import RedisStore, connect
 from telephony.kamailio import Kamailio
 from telephony.pool import WorkerPool
 from telephony.state import call_key, worker_key
 from tests.support import UNIT
+from tests.telephony import sipp
 
 FLOW = "tests.telephony.flows:menu"
 
@@ -201,6 +203,31 @@ class VoiceStack:
 
     async def cdr(self, contact_id: str) -> dict[str, str]:
         return await self.client.hgetall(call_key(self.store.keys.prefix, contact_id))
+
+    async def ring_back(self, contact_id: str, agent: str = "a1") -> tuple[Event, dict[str, str]]:
+        """An agent accepts the callback contact ``contact_id``: the customer's phone (a sipp UAS at
+        ``telephony.callback_uri``, echoing) and then the agent's phone ring, answer and are bridged until the
+        agent hangs up. Returns the completed event and the call record."""
+        customer = sipp.start_sipp(
+            sipp.agent_phone(answer_after_ms=200, talk_ms=None), self.dir, "customer", target=None,
+            port=self.ports.phones + 4, media_port=self.ports.media + 30, extra=("-rtp_echo",),
+        )  # fmt: skip
+        phone = sipp.start_sipp(
+            sipp.agent_phone(answer_after_ms=200, talk_ms=2000), self.dir, "phone", target=None,
+            port=self.ports.phones, media_port=self.ports.media + 10, extra=("-rtp_echo",),
+        )  # fmt: skip
+        try:
+            await self.router_client.set_agent_state(agent, AgentState.AVAILABLE)
+            offer = await self.wait_event(EventType.CONTACT_OFFERED, 10, contact_id)
+            await self.router_client.accept(contact_id, agent, offer.contact["offer_id"])
+            assert await asyncio.to_thread(phone.wait, 15) == 0, phone.output()  # rang, answered, hung up
+            assert await asyncio.to_thread(customer.wait, 20) == 0, customer.output()  # answered, then the BYE
+            completed = await self.wait_event(EventType.CONTACT_COMPLETED, 10, contact_id)
+        finally:
+            customer.stop()
+            phone.stop()
+        cdr = await self.wait_for(lambda: self.cdr(contact_id), 5, "the call record")
+        return completed, cdr
 
     def worker_logs(self) -> str:
         out = []

@@ -150,28 +150,9 @@ async def test_an_accepted_callback_rings_the_customer_then_the_agent_and_bridge
     tmp_path, redis_url, tenant, monkeypatch
 ):
     async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack:
-        customer = sipp.start_sipp(
-            sipp.agent_phone(answer_after_ms=200, talk_ms=None), tmp_path, "customer", target=None,
-            port=stack.ports.phones + 4, media_port=stack.ports.media + 30, extra=("-rtp_echo",),
-        )  # fmt: skip
-        phone = sipp.start_sipp(
-            sipp.agent_phone(answer_after_ms=200, talk_ms=2000), tmp_path, "phone", target=None,
-            port=stack.ports.phones, media_port=stack.ports.media + 10, extra=("-rtp_echo",),
-        )  # fmt: skip
-        try:
-            # what the IVR's Callback action leaves: a voice contact with the number to call back
-            made = await stack.router_client.enqueue("sales", "voice", attrs={"callback": "+15550999"})
-            cid = made.contact.id
-            await stack.router_client.set_agent_state("a1", AgentState.AVAILABLE)
-            offer = await stack.wait_event(EventType.CONTACT_OFFERED, 10, cid)
-            await stack.router_client.accept(cid, "a1", offer.contact["offer_id"])
-            assert await asyncio.to_thread(phone.wait, 15) == 0, phone.output()  # rang, answered, hung up
-            assert await asyncio.to_thread(customer.wait, 10) == 0, customer.output()  # answered, then got the BYE
-            completed = await stack.wait_event(EventType.CONTACT_COMPLETED, 10, cid)
-        finally:
-            customer.stop()
-            phone.stop()
+        # what the IVR's Callback action leaves: a voice contact with the number to call back
+        made = await stack.router_client.enqueue("sales", "voice", attrs={"callback": "+15550999"})
+        completed, cdr = await stack.ring_back(made.contact.id)
         assert completed.agent["id"] == "a1"
-        cdr = await stack.wait_for(lambda: stack.cdr(cid), 5, "the call record")
         assert cdr["end"] == "agent_hangup"
         assert int(cdr["agent_rx_packets"]) > 50 and int(cdr["caller_rx_packets"]) > 50, cdr
