@@ -73,44 +73,33 @@ def _voice_and_chat(voice_yaml):
 async def test_a_call_after_a_chat_carries_the_chat_and_rings_its_agent_first(
     tmp_path, redis_url, tenant, monkeypatch
 ) -> None:
-    from router.gateway.server import Gateway
-    from router.store import RedisStore
     from tests.telephony import harness, sipp
     from tests.telephony.harness import VoiceStack
 
     monkeypatch.setattr(harness, "voice_yaml", _voice_and_chat(harness.voice_yaml))
-    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as voice:
-        stop, ready = asyncio.Event(), asyncio.Event()
-        gateway = Gateway(voice.config, RedisStore(voice.client, voice.config), tick=0.2)
-        running = asyncio.create_task(gateway.run(stop, ready))
-        await asyncio.wait_for(ready.wait(), 10)
-        url = f"ws://127.0.0.1:{gateway.port}"
-        try:
-            bruno = await agent(url, "a2")
-            maria, started = await customer(url, "my bill is wrong", name="Maria", phone="(212) 555-0144")
-            chat = started["contact"]
-            offer = await bruno.expect("offer")
-            await bruno.call("accept", offer=offer["offer"])
-            ana = await agent(url, "a1")  # idle from now: longer than Bruno will be
-            await bruno.call("message", contact=chat, text="Fixed, you will see it next month")
-            await bruno.call("complete", contact=chat, disposition="resolved")
-            await bruno.call("end_wrapup", contact=chat)
+    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as voice, voice.gateway() as url:
+        bruno = await agent(url, "a2")
+        maria, started = await customer(url, "my bill is wrong", name="Maria", phone="(212) 555-0144")
+        chat = started["contact"]
+        offer = await bruno.expect("offer")
+        await bruno.call("accept", offer=offer["offer"])
+        ana = await agent(url, "a1")  # idle from now: longer than Bruno will be
+        await bruno.call("message", contact=chat, text="Fixed, you will see it next month")
+        await bruno.call("complete", contact=chat, disposition="resolved")
+        await bruno.call("end_wrapup", contact=chat)
 
-            caller = sipp.start_sipp(
-                sipp.caller("13", hold_ms=6000, caller_id="+12125550144"), tmp_path, "caller",
-                target=voice.target, media_port=voice.ports.media,
-            )  # fmt: skip
-            try:
-                call = await bruno.expect("offer", timeout=20)
-            finally:
-                caller.stop()
-            assert call["contact"]["channel"] == "voice"
-            assert call["contact"]["customer"]["id"] == offer["contact"]["customer"]["id"] != ""
-            said = [e["data"]["text"] for e in call["contact"]["history"] if e["kind"] == "message"]
-            assert said[:2] == ["my bill is wrong", "Fixed, you will see it next month"]
-            assert not [m for m in ana.seen if m["type"] == "offer"], "the chat's agent was preferred"
-            for p in (maria, bruno, ana):
-                await p.close()
+        caller = sipp.start_sipp(
+            sipp.caller("13", hold_ms=6000, caller_id="+12125550144"), tmp_path, "caller",
+            target=voice.target, media_port=voice.ports.media,
+        )  # fmt: skip
+        try:
+            call = await bruno.expect("offer", timeout=20)
         finally:
-            stop.set()
-            await asyncio.wait_for(running, 10)
+            caller.stop()
+        assert call["contact"]["channel"] == "voice"
+        assert call["contact"]["customer"]["id"] == offer["contact"]["customer"]["id"] != ""
+        said = [e["data"]["text"] for e in call["contact"]["history"] if e["kind"] == "message"]
+        assert said[:2] == ["my bill is wrong", "Fixed, you will see it next month"]
+        assert not [m for m in ana.seen if m["type"] == "offer"], "the chat's agent was preferred"
+        for p in (maria, bruno, ana):
+            await p.close()

@@ -229,6 +229,22 @@ class VoiceStack:
         cdr = await self.wait_for(lambda: self.cdr(contact_id), 5, "the call record")
         return completed, cdr
 
+    @contextlib.asynccontextmanager
+    async def gateway(self):
+        """A websockets gateway on this stack's routing.yaml (which needs a ``gateway`` section); yields its
+        ``ws://`` URL and stops it afterwards."""
+        from router.gateway.server import Gateway  # the gateway's imports only for the tests that use it
+
+        stop, ready = asyncio.Event(), asyncio.Event()
+        gateway = Gateway(self.config, RedisStore(self.client, self.config), tick=0.2)
+        running = asyncio.create_task(gateway.run(stop, ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        try:
+            yield f"ws://127.0.0.1:{gateway.port}"
+        finally:
+            stop.set()
+            await asyncio.wait_for(running, 10)
+
     def worker_logs(self) -> str:
         out = []
         for log in sorted((self.dir / "logs").glob("*.log")):

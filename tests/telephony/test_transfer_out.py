@@ -14,8 +14,6 @@ import time
 
 from customers.store import CustomerStore
 from router.events import EventType
-from router.gateway.server import Gateway
-from router.store import RedisStore
 from tests.gateway.stack import agent, sha
 from tests.telephony import harness, sipp
 from tests.telephony.harness import VoiceStack
@@ -44,16 +42,8 @@ def _with_gateway(voice_yaml):
 @contextlib.asynccontextmanager
 async def _voice_and_gateway(tmp_path, redis_url, tenant, monkeypatch):
     monkeypatch.setattr(harness, "voice_yaml", _with_gateway(harness.voice_yaml))
-    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack:
-        stop, ready = asyncio.Event(), asyncio.Event()
-        gateway = Gateway(stack.config, RedisStore(stack.client, stack.config), tick=0.2)
-        running = asyncio.create_task(gateway.run(stop, ready))
-        await asyncio.wait_for(ready.wait(), 10)
-        try:
-            yield stack, f"ws://127.0.0.1:{gateway.port}"
-        finally:
-            stop.set()
-            await asyncio.wait_for(running, 10)
+    async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch) as stack, stack.gateway() as url:
+        yield stack, url
 
 
 async def test_an_agent_transfers_a_call_to_an_allowed_sip_uri_and_the_caller_is_bridged_to_it(
