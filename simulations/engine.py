@@ -22,7 +22,8 @@ import gc
 import heapq
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from router.config.model import Config
 from router.lifecycle import AgentState, ContactState
@@ -164,32 +165,28 @@ class Simulation:
                 life.end_wrapup(action.contact_id, now)
             elif isinstance(action, Overflow):
                 life.overflow(action, now)
+        self._offer_all(now, policy.decide, state)
+
+    def _route_contact(self, now: float, c) -> None:
+        """Offers ``c``'s arrival made possible (lane-local; see :meth:`RoutingPolicy.offers_for_contact`)."""
+        self._offer_all(now, self.policy.offers_for_contact, self.state, c)
+
+    def _route_agent(self, now: float, agent_id: str) -> None:
+        """Offers an agent's freed room made possible (``agent_id`` empty: none freed)."""
+        if agent_id:
+            self._offer_all(now, self.policy.offers_for_agent, self.state, agent_id)
+        else:
+            self._arm(now)
+
+    def _offer_all(self, now: float, ask: Callable[..., list[Offer]], *args: Any) -> None:
+        """Make the offers ``ask(*args, now)`` returns, asking again while a pass stops at its cap, then arm
+        the next wake-up."""
         while True:
-            offers = policy.decide(state, now, max_offers=MAX_OFFERS)
+            offers = ask(*args, now, max_offers=MAX_OFFERS)
             for offer in offers:
                 self._offer(offer, now)
             if len(offers) < MAX_OFFERS:
                 break  # the pass ended by itself: nothing more to offer now
-        self._arm(now)
-
-    def _route_contact(self, now: float, c) -> None:
-        """Offers ``c``'s arrival made possible (lane-local; see :meth:`RoutingPolicy.offers_for_contact`)."""
-        while True:
-            offers = self.policy.offers_for_contact(self.state, c, now, max_offers=MAX_OFFERS)
-            for offer in offers:
-                self._offer(offer, now)
-            if len(offers) < MAX_OFFERS:
-                break
-        self._arm(now)
-
-    def _route_agent(self, now: float, agent_id: str) -> None:
-        """Offers an agent's freed room made possible (``agent_id`` empty: none freed)."""
-        while agent_id:
-            offers = self.policy.offers_for_agent(self.state, agent_id, now, max_offers=MAX_OFFERS)
-            for offer in offers:
-                self._offer(offer, now)
-            if len(offers) < MAX_OFFERS:
-                break
         self._arm(now)
 
     def _arm(self, now: float) -> None:
