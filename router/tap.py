@@ -30,15 +30,16 @@ Entry = tuple[str, dict[str, str]]
 class EventTap:
     """A shared reader of one tenant's event stream. See the module docstring."""
 
-    def __init__(self, store: RedisStore, *, keep: int = 20_000, block_ms: int = 1000, count: int = 1000) -> None:
+    def __init__(self, store: RedisStore, *, keep: int = 5_000, block_ms: int = 1000, count: int = 1000) -> None:
         self.store = store
-        self.keep = keep  # entries kept for consumers that lag behind the reader (at least)
+        self.keep = keep  # the most entries kept for a consumer that lags behind (or stopped reading)
         self.block_ms = block_ms
         self.count = count
         self._entries: list[Entry] = []
         self._events: list[Event | None] = []  # parsed on first demand, beside _entries
         self._index: dict[str, int] = {}  # entry id -> its absolute sequence number
         self._base = 0  # the absolute sequence number of _entries[0]
+        self._positions: dict[str, int] = {}  # consumer -> the sequence number it reads from
         self._tail: str | None = None  # the id the reader reads after (the last entry read)
         self._arrived = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -47,9 +48,9 @@ class EventTap:
 
     # -- the reader -----------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def start(self) -> None:
+        """Start the reader (once; consumers start it on their first read)."""
         if self._task is None:
-            self._tail = await self.store.last_event_id()
             self._task = asyncio.create_task(self._read(), name="event-tap")
 
     async def close(self) -> None:
@@ -62,7 +63,8 @@ class EventTap:
     async def _read(self) -> None:
         while True:
             try:
-                assert self._tail is not None
+                if self._tail is None:
+                    self._tail = await self.store.last_event_id()
                 entries = await self.store.read_entries(self._tail, block_ms=self.block_ms, count=self.count)
             except asyncio.CancelledError:
                 raise
@@ -85,14 +87,27 @@ class EventTap:
             self._events.extend([None] * len(entries))
             self._tail = entries[-1][0]
             if len(self._entries) > 2 * self.keep:
-                drop = len(self._entries) - self.keep
-                for entry_id, _ in self._entries[:drop]:
-                    del self._index[entry_id]
-                del self._entries[:drop]
-                del self._events[:drop]
-                self._base += drop
+                self._trim(len(self._entries) - self.keep)
             arrived, self._arrived = self._arrived, asyncio.Event()
             arrived.set()
+
+    def _trim(self, drop: int) -> None:
+        for entry_id, _ in self._entries[:drop]:
+            self._index.pop(entry_id, None)
+        del self._entries[:drop]
+        del self._events[:drop]
+        self._base += drop
+
+    def _passed(self, consumer: str, start: int) -> None:
+        """Note that ``consumer`` reads from ``start`` on; drop what every consumer has read.
+
+        Entries (and their parsed events) are let go as soon as they are read, so that they die young:
+        kept longer, they outlived the young generations and made full collections (GC) long and often.
+        """
+        self._positions[consumer] = start
+        drop = min(self._positions.values()) - 1 - self._base  # keeping the entry each reads after
+        if drop > 0:
+            self._trim(min(drop, len(self._entries)))
 
     # -- the consumers --------------------------------------------------------------------------------
 
@@ -105,15 +120,16 @@ class EventTap:
             return self._base + len(self._entries)
         return None
 
-    async def _slice(self, after: str, block_ms: int | None, count: int) -> tuple[int, int] | None:
+    async def _slice(self, after: str, block_ms: int | None, count: int, consumer: str) -> tuple[int, int] | None:
         """The buffer's positions [lo, hi) of the entries after ``after``, or None to read directly."""
         if self._task is None:
-            await self.start()
+            self.start()
         if self._task is None or self._task.done():
             return None
         start = self._start_of(after)
         if start is None:
             return None
+        self._passed(consumer, start)
         lo = start - self._base
         if lo >= len(self._entries) and block_ms is not None:
             arrived = self._arrived
@@ -125,17 +141,21 @@ class EventTap:
                 return None
         return lo, min(len(self._entries), lo + count)
 
-    async def read_entries(self, after: str, *, block_ms: int | None, count: int = 1000) -> list[Entry]:
-        """Raw entries after ``after``, as :meth:`RedisStore.read_entries`."""
-        span = await self._slice(after, block_ms, count)
+    async def read_entries(
+        self, after: str, *, block_ms: int | None, count: int = 1000, consumer: str = "router"
+    ) -> list[Entry]:
+        """Raw entries after ``after``, as :meth:`RedisStore.read_entries`, for ``consumer``."""
+        span = await self._slice(after, block_ms, count, consumer)
         if span is None:
             self.direct += 1
             return await self.store.read_entries(after, block_ms=block_ms, count=count)
         return self._entries[span[0] : span[1]]
 
-    async def read_events(self, after: str, *, block_ms: int | None, count: int = 1000) -> list[Event]:
+    async def read_events(
+        self, after: str, *, block_ms: int | None, count: int = 1000, consumer: str = "gateway"
+    ) -> list[Event]:
         """Events after ``after``, as :meth:`RedisStore.read_events`; each entry is parsed once."""
-        span = await self._slice(after, block_ms, count)
+        span = await self._slice(after, block_ms, count, consumer)
         if span is None:
             self.direct += 1
             return await self.store.read_events(after, block_ms=block_ms, count=count)
