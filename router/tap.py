@@ -43,6 +43,7 @@ class EventTap:
         self._tail: str | None = None  # the id the reader reads after (the last entry read)
         self._arrived = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._closed = False
         self.reads = 0  # XREADs by the reader
         self.direct = 0  # reads answered straight from the stream
 
@@ -54,14 +55,15 @@ class EventTap:
             self._task = asyncio.create_task(self._read(), name="event-tap")
 
     async def close(self) -> None:
+        """Stop the reader. A cancelled XREAD may surface as a connection error (redis-py, on a cluster
+        too): the reader then ends instead of reading on, and close waits at most 2 s for it."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            await asyncio.wait([self._task], timeout=2.0)
 
     async def _read(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 if self._tail is None:
                     self._tail = await self.store.last_event_id()
@@ -69,10 +71,14 @@ class EventTap:
             except asyncio.CancelledError:
                 raise
             except (ConnectionError, OSError, RedisError) as exc:
+                if self._closed:
+                    return
                 log.warning("event stream unavailable (%s); reading on", type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
             except Exception:  # never leave the consumers waiting on a dead reader
+                if self._closed:
+                    return
                 log.exception("reading the event stream")
                 await asyncio.sleep(0.5)
                 continue
