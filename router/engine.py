@@ -29,6 +29,7 @@ from router.events import agent_from_fields, contact_from_fields
 from router.policy import RoutingPolicy
 from router.state import RoutingState
 from router.store import RedisStore, Result
+from router.tap import EventTap
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class LiveRouter:
         clock: Callable[[], float] = time.time,
         max_block: float = 1.0,
         resync_every: float = 60.0,
+        events: EventTap | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -64,6 +66,7 @@ class LiveRouter:
         self.clock = clock
         self.max_block = max_block  # longest wait for an event before looking at the clock again
         self.resync_every = resync_every  # a full reload from Redis, in case the stream was trimmed
+        self.events = events  # the process's shared reader of the stream (router/tap.py), if any
         self.state = RoutingState(config)
         self.last_id = "0-0"
         self.stats = RouterStats()
@@ -92,7 +95,7 @@ class LiveRouter:
                 if now - self._loaded_at >= self.resync_every:
                     await self.load()
                 block = None if busy else self._block_ms(now)
-                entries = await self.store.read_entries(self.last_id, block_ms=block)
+                entries = await (self.events or self.store).read_entries(self.last_id, block_ms=block)
                 self.apply_entries(entries)
                 busy = await self.turn(self.clock())
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -113,17 +116,25 @@ class LiveRouter:
     def apply_entries(self, entries: Iterable[tuple[str, dict[str, str]]]) -> None:
         """Bring the mirror up to date with stream entries, parsing only snapshots newer than it holds."""
         state = self.state
+        tap = self.events
         for entry_id, fields in entries:
             self.last_id = entry_id
             self.stats.events += 1
+            event = None
             cid = fields.get("cid")
             if cid and int(fields["cv"]) > state.version_of(cid):
-                state.put_contact(contact_from_fields(json.loads(fields["contact"])))
+                if tap is not None:  # parsed once for the router and the gateway
+                    event = tap.event_of(entry_id, fields)
+                contact = event.contact if event is not None and event.contact else json.loads(fields["contact"])
+                state.put_contact(contact_from_fields(contact))
             aid = fields.get("aid")
             if aid:
                 held = state.agents.get(aid)
                 if held is None or int(fields["av"]) > held.ver:
-                    state.put_agent(agent_from_fields(json.loads(fields["agent"])))
+                    if tap is not None and event is None:
+                        event = tap.event_of(entry_id, fields)
+                    agent = event.agent if event is not None and event.agent else json.loads(fields["agent"])
+                    state.put_agent(agent_from_fields(agent))
 
     async def turn(self, now: float) -> bool:
         """Commit due timers and new offers once. Returns whether anything was committed."""

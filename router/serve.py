@@ -10,6 +10,7 @@ from router.config.model import Config
 from router.engine import LiveRouter
 from router.gateway.server import Gateway
 from router.store import RedisStore, connect
+from router.tap import EventTap
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,8 @@ async def serve(
     """Run the router (and the websockets gateway) for ``config`` against ``redis_url`` until SIGINT or SIGTERM."""
     client = await connect(redis_url, tenant=config.tenant)
     store = RedisStore(client, config)
-    router = LiveRouter(store, config)
+    tap = EventTap(store)  # one reader of the event stream for the router and the gateway
+    router = LiveRouter(store, config, events=tap)
     stop = asyncio.Event()
 
     def stopping() -> None:
@@ -36,7 +38,7 @@ async def serve(
     )
     if gateway:
         gateway_ready = asyncio.Event()
-        gw = Gateway(config, RedisStore(client, config))
+        gw = Gateway(config, RedisStore(client, config), events=tap)
         tasks.append(asyncio.create_task(gw.run(stop, gateway_ready), name="gateway"))
         waiter = asyncio.create_task(gateway_ready.wait())
         await asyncio.wait([waiter, tasks[-1]], return_when=asyncio.FIRST_COMPLETED)
@@ -58,6 +60,7 @@ async def serve(
         stopping()
         await asyncio.gather(*tasks)
     finally:
+        await tap.close()
         await client.aclose()
         log.info("router stopped: %s", router.stats)
 

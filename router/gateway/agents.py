@@ -327,7 +327,8 @@ async def look_after_sessions(gw: Gateway, now: float) -> None:
         alive = await gw.state.alive(w.others)
         if all(alive.values()):
             return
-    sessions = await gw.state.all_sessions()
+    # the sessions connected here whose agents are connected here are fine: not read in full
+    sessions = await gw.state.all_sessions(here=gw.id, held=gw.agents)
     others = sorted({s.gw for s in sessions if s.connected and s.gw and s.gw != gw.id})
     alive = await gw.state.alive(others)
     w.next_scan, w.others = now + gw.settings.heartbeat, [o for o in others if alive[o]]

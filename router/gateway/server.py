@@ -75,6 +75,7 @@ from router.gateway.ratelimit import MovingWindows
 from router.gateway.sessions import GatewayState, Posted, Refused
 from router.stats import HandleTimes, QueueStats
 from router.store import RedisStore
+from router.tap import EventTap
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +128,10 @@ class Gateway:
         clock: Callable[[], float] = time.time,
         gateway_id: str | None = None,
         tick: float = 1.0,
+        events: EventTap | None = None,
     ) -> None:
         self.config = config
+        self.events = events  # the process's shared reader of the stream (router/tap.py), if any
         self.settings: GatewayConfig = config.gateway if isinstance(config.gateway, GatewayConfig) else GatewayConfig()
         self.store = store
         self.clock = clock
@@ -333,7 +336,7 @@ class Gateway:
     async def _follow_events(self, last: str) -> None:
         while True:
             try:
-                events = await self.store.read_events(last, block_ms=1000)
+                events = await (self.events or self.store).read_events(last, block_ms=1000)
             except (ConnectionError, OSError) as exc:
                 log.warning("event stream unavailable (%s); retrying", type(exc).__name__)
                 await asyncio.sleep(1.0)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
 from router.store import RedisStore
 
-SCRIPTS = ("chat_message", "session_open", "session_close", "session_expire", "conversation_claim")
+SCRIPTS = ("chat_message", "session_open", "session_close", "session_expire", "conversation_claim", "sessions_read")
 CHAT_MAXLEN = 100_000
 RETENTION = 30 * 86400  # transcripts and chat sessions; issue 7's retention settings replace this
 
@@ -143,17 +144,28 @@ class GatewayState:
         keys = [self.session_key(agent_id), self.sessions]
         return bool(await self.store.eval("session_expire", keys, [agent_id, disconnected_at]))
 
-    async def all_sessions(self, chunk: int = 500) -> list[Session]:
-        """Every session, read ``chunk`` at a time (one round trip each, so the event loop serves others between)."""
+    async def all_sessions(self, chunk: int = 500, *, here: str = "", held: Container[str] = ()) -> list[Session]:
+        """Every session, read ``chunk`` at a time (one round trip each, so the event loop serves others between).
+
+        With ``here`` (a process id), the sessions connected to that process whose agent is in ``held``
+        (its own connections) are left out: the script answers those with one string instead of the
+        whole hash, so the scan of 10,000 sessions makes few Python objects.
+        """
         agents = sorted(await self.client.smembers(self.sessions))
         out: list[Session] = []
         for i in range(0, len(agents), chunk):
             part = agents[i : i + chunk]
-            pipe = self.client.pipeline(transaction=False)
-            for agent_id in part:
-                pipe.hgetall(self.session_key(agent_id))
-            rows = await pipe.execute()
-            out += [s for a, h in zip(part, rows, strict=True) if (s := Session.from_hash(a, h)) is not None]
+            rows = await self.store.eval("sessions_read", [self.session_key(a) for a in part], [here])
+            for agent_id, row in zip(part, rows, strict=True):
+                if not isinstance(row, list):  # connected to ``here``
+                    if agent_id in held:
+                        continue
+                    row = await self.client.hgetall(self.session_key(agent_id))
+                    session = Session.from_hash(agent_id, row)
+                else:
+                    session = Session.from_hash(agent_id, _pairs(row))
+                if session is not None:
+                    out.append(session)
         return out
 
     async def beat(self, gw: str, ttl: float) -> None:

@@ -1,0 +1,66 @@
+"""The shared reader of the event stream (router/tap.py) gives each consumer what a direct read gives."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from router.config import load
+from router.lifecycle import AgentState
+from router.store import RedisStore, connect
+from router.tap import EventTap
+
+CONFIG = """
+tenant: {tenant}
+channels: {{chat: {{capacity: 1}}}}
+skills: [sales]
+queues: {{sales: {{channels: [chat], skills: {{sales: 1}}}}}}
+agents:
+  - {{id: a1, skills: {{sales: 5}}, channels: [chat]}}
+"""
+
+
+async def test_consumers_at_any_position_see_the_stream_in_order(tmp_path, redis_url, tenant):
+    path = tmp_path / "routing.yaml"
+    path.write_text(CONFIG.format(tenant=tenant))
+    config = load(path)
+    client = await connect(redis_url, tenant=tenant)
+    store = RedisStore(client, config)
+    await store.load_scripts()
+    tap = EventTap(store, keep=3, block_ms=50)
+    try:
+        await store.set_agent_state("a1", AgentState.AVAILABLE, time.time())  # before the tap: read directly
+        start = "0-0"
+        at_start = await store.last_event_id()
+        # two consumers' first reads at once start one reader
+        assert await asyncio.gather(*(tap.read_entries(at_start, block_ms=20) for _ in range(2))) == [[], []]
+        assert len([t for t in asyncio.all_tasks() if t.get_name() == "event-tap"]) == 1
+        await asyncio.sleep(0.1)  # the reader took its position
+        assert await tap.read_entries(at_start, block_ms=20) == []  # nothing new: waited, empty
+        for i in range(10):
+            await store.enqueue(f"c{i}", "sales", "chat", time.time())
+        direct = await store.read_entries(start, block_ms=None, count=100)
+        assert len(direct) == 11
+
+        async def follow(after: str, parsed: bool, name: str) -> list[str]:
+            seen: list[str] = []
+            while len(seen) < len(direct) and (not seen or seen[-1] != direct[-1][0]):
+                if parsed:
+                    seen += [e.id for e in await tap.read_events(after, block_ms=200, count=4, consumer=name)]
+                else:
+                    seen += [i for i, _ in await tap.read_entries(after, block_ms=200, count=4, consumer=name)]
+                after = seen[-1] if seen else after
+            return seen
+
+        ids = [i for i, _ in direct]
+        got = await asyncio.gather(follow(start, False, "a"), follow(start, True, "b"), follow(ids[4], True, "c"))
+        assert got[0] == ids and got[1] == ids and got[2] == ids[5:]
+        assert tap.reads >= 1 and tap.direct >= 1  # the first entry only by a direct read
+        # each entry the buffer holds is parsed once, whoever asks
+        late = await tap.read_events(ids[-2], block_ms=None)
+        assert [e.id for e in late] == ids[-1:]
+        assert tap.event_of(*direct[-1]) is tap.event_of(*direct[-1])
+        assert late[0].contact is not None and late[0].contact["id"] == "c9"
+    finally:
+        await tap.close()
+        await client.aclose()
