@@ -126,7 +126,9 @@ async def _transfer_out(gw: Gateway, peer: Peer, agent_id: str, cmd: Transfer, n
     fields = await _own_contact(gw, agent_id, cmd.contact, cmd.id)
     if fields.get("channel") != "voice":
         raise ProtocolError(ErrorCode.ILLEGAL_STATE, "only a call can be transferred to a SIP URI", id=cmd.id)
-    result = await gw.store.complete(cmd.contact, agent_id, now, disposition="transferred", transfer_to=cmd.uri)
+    result = await gw.store.complete(
+        cmd.contact, agent_id, now, disposition="transferred", transfer_to=cmd.uri, known=_holding(agent_id, fields)[1:]
+    )
     await peer.ack(cmd.id, "transfer", contact=cmd.contact, uri=cmd.uri, wrapup_until=result.contact.wrapup_until)
 
 
@@ -140,27 +142,30 @@ async def _accept(gw: Gateway, agent_id: str, contact_id: str, cmd: Accept, now:
         contact_id, agent_id, cmd.offer, queue, now, [gw.state.transcript_read(contact_id)]
     )
     fields = result.fields or {}
-    gw.held[contact_id] = (agent_id, fields.get("queue", ""), fields.get("customer", ""))
+    gw.held[contact_id] = _holding(agent_id, fields)
     return await contact_detail(gw, contact_id, fields, [json.loads(m) for m in lines])
 
 
 async def _complete(gw: Gateway, agent_id: str, cmd: Complete, now: float) -> Any:
-    """Complete a contact: one round trip when this process saw the agent accept it (its queue and
-    customer known), else read it first (also to tell "no such contact" from "not yours")."""
+    """Complete a contact in one round trip, its queue and customer taken from what this process saw at the
+    accept, or else read first (which also tells "no such contact" from "not yours")."""
     held = gw.held.get(cmd.contact)
-    if held is not None and held[0] == agent_id:
-        try:
-            result = await gw.store.complete(
-                cmd.contact, agent_id, now, disposition=cmd.disposition, note=cmd.note, known=held[1:]
-            )
-        except StaleDecision:
-            await _own_contact(gw, agent_id, cmd.contact, cmd.id)  # raises the precise refusal, if any
-            raise
-    else:
-        await _own_contact(gw, agent_id, cmd.contact, cmd.id)
-        result = await gw.store.complete(cmd.contact, agent_id, now, disposition=cmd.disposition, note=cmd.note)
+    if held is None or held[0] != agent_id:
+        held = _holding(agent_id, await _own_contact(gw, agent_id, cmd.contact, cmd.id))
+    try:
+        result = await gw.store.complete(
+            cmd.contact, agent_id, now, disposition=cmd.disposition, note=cmd.note, known=held[1:]
+        )
+    except StaleDecision:
+        await _own_contact(gw, agent_id, cmd.contact, cmd.id)  # raises the precise refusal, if any
+        raise
     gw.held.pop(cmd.contact, None)
     return result
+
+
+def _holding(agent_id: str, fields: dict[str, str]) -> tuple[str, str, str]:
+    """What ``gw.held`` keeps of a contact an agent holds: (agent, queue, customer)."""
+    return agent_id, fields.get("queue", ""), fields.get("customer", "")
 
 
 async def _own_offer(gw: Gateway, agent_id: str, offer_id: str, request_id: Any) -> str:
