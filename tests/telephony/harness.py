@@ -130,6 +130,7 @@ class VoiceStack:
         self.config: Config = load(path)
         self.config_path = str(path)
         self.events: list[Event] = []
+        self.recording = True  # _record_events runs while set
 
     @property
     def target(self) -> str:
@@ -158,7 +159,7 @@ class VoiceStack:
         self.kamailio.stop()
         self.stop.set()
         self.router.stop()
-        self.tasks[2].cancel()  # the event recorder
+        self.recording = False  # the event recorder ends after its current XREAD (200 ms at most)
         for task, name in zip(self.tasks, ("router", "worker pool", "event recorder"), strict=True):
             with contextlib.suppress(asyncio.CancelledError):
                 try:
@@ -168,11 +169,15 @@ class VoiceStack:
         await self.client.aclose()
 
     async def _record_events(self) -> None:
-        # Its own connection: cancelling a blocked XREAD on the shared pool once hung teardown for 20 s.
+        # Its own connection, and it stops by itself when told: cancelling a blocked XREAD (on the shared pool,
+        # and later on its own connection) sometimes hung teardown for 20 s.
         client = await connect(self.redis_url, tenant=self.config.tenant, max_connections=2)
+        store, last = RedisStore(client, self.config), "0-0"
         try:
-            async for event in RouterClient(RedisStore(client, self.config)).subscribe(after="0-0", block_ms=200):
-                self.events.append(event)
+            while self.recording:
+                for event in await store.read_events(last, block_ms=200):
+                    last = event.id
+                    self.events.append(event)
         finally:
             await client.aclose()
 
