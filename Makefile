@@ -52,7 +52,7 @@ bench: ## list the benchmarks (run by hand; they are not tests)
 	done
 	@echo "Each has --help; its docstring says what it measures and which Redis it uses."
 
-bootstrap: ## create/refresh .venv (pip install -e '.[test]' when pyproject.toml changed)
+bootstrap: ## create/refresh .venv (pip install -e '.[test,compile]' when pyproject.toml changed), compile the core
 	scripts/bootstrap.sh
 
 redis-start: ## start the private Redis of make run (data in .omniroute/redis)
@@ -63,7 +63,8 @@ redis-status: ## is it running?
 	scripts/redis.sh status
 
 clean: ## remove .venv and caches; keeps the Redis data in .omniroute/redis
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info build dist benchmarks/results
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info build dist benchmarks/results *__mypyc.*.so
+	find router skills simulations -name '*.so' -delete
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
 	rm -f .omniroute/bootstrap.lock
 

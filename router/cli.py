@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from router import compiled
 from router.config import load
 from router.config.model import Channel, Config, Queue
 from router.errors import ConfigError
@@ -111,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from router.gateway import commands as _gateway_commands  # noqa: F401  (registers demo)
 
     args = build_parser().parse_args(argv)
+    stale = [m for m, s in compiled.status().items() if s == "stale"]
+    if stale:  # the compiled routing core would not be the code in the tree
+        print(f"omniroute: error: {compiled.stale_message(stale)}", file=sys.stderr)
+        return 2
     return args.handler(args)
 
 

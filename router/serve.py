@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from router import compiled
 from router.config.model import Config
 from router.engine import LiveRouter
 from router.gateway.server import Gateway
@@ -33,8 +34,13 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopping)
     tasks = [asyncio.create_task(router.run(), name="router")]
+    build = "compiled" if all(s == "compiled" for s in compiled.status().values()) else "pure Python (slower)"
     log.info(
-        "router running for tenant %s (%d queues, %d agents)", config.tenant, len(config.queues), len(config.agents)
+        "router running for tenant %s (%d queues, %d agents; routing core %s)",
+        config.tenant,
+        len(config.queues),
+        len(config.agents),
+        build,
     )
     if gateway:
         gateway_ready = asyncio.Event()

@@ -7,8 +7,9 @@
 #             with apt-get (root only): see PACKAGE below for the command -> Debian package map.
 #   --no-venv only the tools; leave .venv alone.
 #
-# The virtualenv is .venv (python3 -m venv); `pip install -e '.[test]'` runs when pyproject.toml is newer
-# than .venv/.installed-stamp. Idempotent, and quick when there is nothing to do (no network, no apt).
+# The virtualenv is .venv (python3 -m venv); `pip install -e '.[test,compile]'` runs when pyproject.toml is
+# newer than .venv/.installed-stamp. Then scripts/compile.py compiles the routing core with mypyc when its
+# build is missing or older than its sources (gcc and the Python headers are apt-installed if missing). Idempotent, and quick when there is nothing to do (no network, no apt).
 #
 # Services: packages installed here never start their system service (redis-server on 6379, prometheus,
 # kamailio): while apt-get runs, a /usr/sbin/policy-rc.d that denies service starts is put in place (unless
@@ -154,8 +155,20 @@ if [ ! -e "$VENV" ]; then
     "$PYTHON" -m venv "$VENV" || { rm -rf "$VENV"; die "python3 -m venv failed"; }
 fi
 if [ ! -e "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
-    say "installing omniroute and its test dependencies into .venv (pip install -e '.[test]')"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]' ||
-        die "pip install -e '.[test]' failed (see the messages above)"
+    say "installing omniroute and its test dependencies into .venv (pip install -e '.[test,compile]')"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test,compile]' ||
+        die "pip install -e '.[test,compile]' failed (see the messages above)"
     touch "$STAMP"
+fi
+
+# --- the compiled routing core (mypyc; router/compiled.py) --------------------------------------------
+if ! "$VENV/bin/python" scripts/compile.py --check 2>/dev/null; then
+    compile_pkgs=()
+    have gcc || have cc || compile_pkgs+=(gcc)
+    "$VENV/bin/python" -c 'import pathlib, sys, sysconfig; sys.exit(not (pathlib.Path(sysconfig.get_paths()["include"]) / "Python.h").exists())' ||
+        compile_pkgs+=(python3-dev)
+    if [ ${#compile_pkgs[@]} -gt 0 ]; then
+        apt_install "${compile_pkgs[@]}"
+    fi
+    "$VENV/bin/python" scripts/compile.py || die "compiling the routing core failed (see the messages above)"
 fi

@@ -66,12 +66,12 @@ class Simulation:
         self.state = RoutingState(config)
         self.result = RunResult(seed=seed, horizon=self.horizon)
         self.life = SimLifecycle(self.state, self.result)
-        self._events: list[tuple[float, int, int, object]] = []
+        self._events: list[tuple[float, int, int, Any]] = []
         self._seq = 0
         self._wake_at = math.inf
         self.now = 0.0
 
-    def schedule(self, at: float, kind: int, payload: object) -> None:
+    def schedule(self, at: float, kind: int, payload: Any) -> None:
         self._seq += 1
         heapq.heappush(self._events, (at, self._seq, kind, payload))
 
@@ -102,6 +102,7 @@ class Simulation:
             self.schedule(0.0, SAMPLE, None)
         events = self._events
         life = self.life
+        payload: Any
         while True:
             if taken < total and (not events or arrivals[taken].at <= events[0][0]):
                 payload = arrivals[taken]

@@ -46,19 +46,15 @@ class MMc:
 
     def arrivals(self, contacts: int, seed: int) -> list[Arrival]:
         rng = np.random.default_rng(seed)
-        times = np.cumsum(rng.exponential(self.aht / (self.occupancy * self.agents), contacts))
-        handles = rng.exponential(self.aht, contacts)
-        patience = rng.exponential(self.patience, contacts) if math.isfinite(self.patience) else None
+        times = np.cumsum(rng.exponential(self.aht / (self.occupancy * self.agents), contacts)).tolist()
+        handles = rng.exponential(self.aht, contacts).tolist()
+        if math.isfinite(self.patience):
+            patience = rng.exponential(self.patience, contacts).tolist()
+        else:
+            patience = [math.inf] * contacts
         return [
-            Arrival(
-                at=float(times[i]),
-                id=f"c{i}",
-                queue="q",
-                channel="voice",
-                handle=float(handles[i]),
-                patience=float(patience[i]) if patience is not None else math.inf,
-            )
-            for i in range(contacts)
+            Arrival(at=at, id=f"c{i}", queue="q", channel="voice", handle=handle, patience=waits)
+            for i, (at, handle, waits) in enumerate(zip(times, handles, patience, strict=True))
         ]
 
     def shifts(self) -> list[Shift]:

@@ -8,24 +8,65 @@ agent time, and queue lengths over time. Times are seconds from the start of the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from skills.model import Requirements
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+def _by_fields(obj: Any) -> tuple:
+    """``__reduce__`` of the classes here: compiled (mypyc), a frozen dataclass or one with its own
+    ``__init__`` cannot be unpickled attribute by attribute, so it is rebuilt by its constructor (runs and
+    their results travel to worker processes)."""
+    return _construct, (type(obj), tuple((f.name, getattr(obj, f.name)) for f in fields(obj)))
+
+
+def _construct(cls: type, items: tuple) -> Any:
+    return cls(**dict(items))
+
+
+@dataclass(slots=True, kw_only=True, init=False)
 class Arrival:
-    """One contact arriving, with everything the simulator needs to know about it in advance."""
+    """One contact arriving, with everything the simulator needs to know about it in advance (read-only
+    by convention)."""
 
     at: float  # seconds from the start of the run
     id: str
     queue: str
     channel: str
     handle: float  # seconds the agent will spend on it once connected (talk or chat time)
-    patience: float = float("inf")  # seconds the customer waits before abandoning (inf: never)
-    customer: str = ""
-    priority: int | None = None  # None: the queue's
-    skills: Requirements = ()  # contact-specific requirements (e.g. a language)
+    patience: float  # seconds the customer waits before abandoning (inf: never)
+    customer: str
+    priority: int | None  # None: the queue's
+    skills: Requirements  # contact-specific requirements (e.g. a language)
+
+    def __init__(
+        self,
+        *,
+        at: float,
+        id: str,
+        queue: str,
+        channel: str,
+        handle: float,
+        patience: float = float("inf"),
+        customer: str = "",
+        priority: int | None = None,
+        skills: Requirements = (),
+    ) -> None:
+        # Written out (dataclass init=False): compiled by mypyc, a dataclass's generated __init__ stays
+        # interpreted, about 1.5 us a call, and this runs once per contact.
+        self.at = at
+        self.id = id
+        self.queue = queue
+        self.channel = channel
+        self.handle = handle
+        self.patience = patience
+        self.customer = customer
+        self.priority = priority
+        self.skills = skills
+
+    def __reduce__(self) -> tuple:
+        return _by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,6 +74,9 @@ class Break:
     start: float
     end: float
     reason: str = "break"
+
+    def __reduce__(self) -> tuple:
+        return _by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,6 +88,9 @@ class Shift:
     end: float
     breaks: tuple[Break, ...] = ()
 
+    def __reduce__(self) -> tuple:
+        return _by_fields(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AgentBehaviour:
@@ -52,8 +99,11 @@ class AgentBehaviour:
     answer_delay: float = 0.0  # seconds from offer to accept
     no_answer_probability: float = 0.0  # share of offers left to expire
 
+    def __reduce__(self) -> tuple:
+        return _by_fields(self)
 
-@dataclass(slots=True, kw_only=True)
+
+@dataclass(slots=True, kw_only=True, init=False)
 class ContactRecord:
     """The outcome of one contact."""
 
@@ -61,12 +111,42 @@ class ContactRecord:
     queue: str  # the queue it was answered or abandoned in (after any overflow)
     channel: str
     arrived: float
-    answered: float | None = None  # when an agent accepted
-    abandoned: float | None = None  # when the customer left
-    overflowed: float | None = None  # when it ended by max wait
-    ended: float | None = None  # end of handling (before wrap-up)
-    agent: str = ""
-    first_queue: str = ""
+    answered: float | None  # when an agent accepted
+    abandoned: float | None  # when the customer left
+    overflowed: float | None  # when it ended by max wait
+    ended: float | None  # end of handling (before wrap-up)
+    agent: str
+    first_queue: str
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        queue: str,
+        channel: str,
+        arrived: float,
+        answered: float | None = None,
+        abandoned: float | None = None,
+        overflowed: float | None = None,
+        ended: float | None = None,
+        agent: str = "",
+        first_queue: str = "",
+    ) -> None:
+        # Written out (dataclass init=False): compiled by mypyc, a dataclass's generated __init__ stays
+        # interpreted, about 1.5 us a call, and this runs once per contact.
+        self.id = id
+        self.queue = queue
+        self.channel = channel
+        self.arrived = arrived
+        self.answered = answered
+        self.abandoned = abandoned
+        self.overflowed = overflowed
+        self.ended = ended
+        self.agent = agent
+        self.first_queue = first_queue
+
+    def __reduce__(self) -> tuple:
+        return _by_fields(self)
 
     @property
     def wait(self) -> float | None:

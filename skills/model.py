@@ -16,6 +16,14 @@ class SkillRequirement:
     skill: str
     min_level: int = MIN_LEVEL
 
+    def __reduce__(self) -> tuple:
+        # Pickled by its fields: compiled (mypyc), a frozen dataclass cannot be unpickled attribute by attribute.
+        return _requirement, (self.skill, self.min_level)
+
+
+def _requirement(skill: str, min_level: int) -> SkillRequirement:
+    return SkillRequirement(skill=skill, min_level=min_level)
+
 
 Requirements = tuple[SkillRequirement, ...]
 

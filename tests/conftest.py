@@ -23,6 +23,7 @@ import pytest
 import redis
 import redis.asyncio
 
+from router import compiled
 from tests.support import (
     REDIS_CLI_MISSING,
     REDIS_SERVER_MISSING,
@@ -37,11 +38,22 @@ def _shown(url: str) -> str:
     return re.sub(r"//([^@/]*:)?[^@/]*@", "//***@", url)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     if os.environ.get("REDIS_URL"):
-        return f"redis: REDIS_URL={_shown(os.environ['REDIS_URL'])} (only or:{{tenant}}:* keys are touched)"
-    server = shutil.which("redis-server") or "redis-server NOT FOUND"
-    return f"redis: private redis-server processes ({server})"
+        redis_line = f"redis: REDIS_URL={_shown(os.environ['REDIS_URL'])} (only or:{{tenant}}:* keys are touched)"
+    else:
+        server = shutil.which("redis-server") or "redis-server NOT FOUND"
+        redis_line = f"redis: private redis-server processes ({server})"
+    states = compiled.status()
+    build = "compiled (mypyc)" if all(s == "compiled" for s in states.values()) else str(states)
+    return [redis_line, f"routing core: {build}"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A compiled module built from older sources would test code that is not in the tree: stop at once."""
+    stale = [m for m, s in compiled.status().items() if s == "stale"]
+    if stale:
+        pytest.exit(compiled.stale_message(stale), returncode=3)
 
 
 def _require(binary: str, message: str) -> None:
