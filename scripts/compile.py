@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
@@ -26,6 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from router.compiled import MODULES, RECORD, digest, extensions_of, source_of, status  # noqa: E402
 
+# The compiled modules share one library, a top-level module named <hash>__mypyc. It is moved here, and
+# a .pth file in the venv's site-packages puts this folder on sys.path, so it imports from any directory.
+SHARED = RECORD.parent / "lib"
+
 
 def say(message: str) -> None:
     print(f"compile: {message}", file=sys.stderr)
@@ -35,8 +40,9 @@ def remove_build() -> None:
     for module in MODULES:
         for path in extensions_of(module):
             path.unlink()
-    for path in ROOT.glob("*__mypyc.*"):  # the shared library of the compiled modules
-        path.unlink()
+    for folder in (ROOT, SHARED):
+        for path in folder.glob("*__mypyc.*"):  # the shared library of the compiled modules
+            path.unlink()
     RECORD.unlink(missing_ok=True)
 
 
@@ -69,7 +75,11 @@ def build() -> int:
         say("mypyc failed (above); the sources must type-check with mypy for mypyc to compile them")
         remove_build()
         return 1
-    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    SHARED.mkdir(parents=True, exist_ok=True)
+    for path in ROOT.glob("*__mypyc.*"):
+        path.rename(SHARED / path.name)
+    pth = Path(site.getsitepackages()[0]) / "omniroute-mypyc.pth"
+    pth.write_text(f"{SHARED}\n")
     RECORD.write_text(json.dumps({s: digest(ROOT / s) for s in sources}, indent=1) + "\n")
     bad = {m: s for m, s in status().items() if s != "compiled"}
     if bad:
@@ -90,12 +100,13 @@ def main() -> int:
         say("compiled build removed: pure Python runs")
         return 0
     current = status()
-    if all(s == "compiled" for s in current.values()):
+    if all(s == "compiled" for s in current.values()) and any(SHARED.glob("*__mypyc.*")):
         if not args.check:
             say("compiled build up to date")
         return 0
     if args.check:
-        say("not up to date: " + ", ".join(f"{m} {s}" for m, s in current.items() if s != "compiled"))
+        behind = [f"{m} {s}" for m, s in current.items() if s != "compiled"] or ["the shared library is missing"]
+        say("not up to date: " + ", ".join(behind))
         return 1
     return build()
 

@@ -16,13 +16,16 @@ def test_every_core_module_is_compiled_from_its_current_source():
     assert compiled.status() == dict.fromkeys(compiled.MODULES, "compiled")
 
 
-def test_python_loads_the_compiled_modules_in_a_fresh_interpreter():
-    # What `omniroute serve` and `omniroute simulate` import: the extension, not the .py beside it.
+def test_python_loads_the_compiled_modules_in_a_fresh_interpreter(tmp_path):
+    # What `omniroute serve` and `omniroute simulate` import, from any directory: the extension, not the
+    # .py beside it (and the library the extensions share).
     code = (
         "import router.policy, router.state, simulations.engine\n"
         "print(router.policy.__file__, router.state.__file__, simulations.engine.__file__)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.split()
     assert len(out) == 3
     assert all(path.endswith(".so") for path in out), out
     assert all(compiled.loaded_from(m) == "extension" for m in compiled.MODULES)
