@@ -322,7 +322,6 @@ class RoutingPolicy:
         if c.skills:
             requirements = merge(requirements, c.skills)
         specs = state.specs
-        has_room = state.has_room
         queue_name, channel = c.queue, c.channel
 
         def eligible(a: AgentView) -> bool:
@@ -331,7 +330,7 @@ class RoutingPolicy:
                 return False
             if not meets(spec.agent.skills, requirements):
                 return False
-            return has_room(a, spec, channel, promised.get(a.id))
+            return state.has_room(a, spec, channel, promised.get(a.id))
 
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)

@@ -18,17 +18,17 @@ queue's wrap-up time; shifts log agents in and out and breaks set them away.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from router.config.model import Config
 from router.lifecycle import AgentState, ContactState
 from router.policy import EndWrapup, ExpireOffer, Offer, Overflow, RoutingPolicy
-from router.state import RoutingState
+from router.state import ContactView, RoutingState
+from simulations.gcpause import paused_gc
 from simulations.lifecycle import SimLifecycle
 from simulations.model import AgentBehaviour, Arrival, RunResult, Shift
 
@@ -81,13 +81,8 @@ class Simulation:
         The cyclic garbage collector is paused meanwhile: the loop makes no reference cycles, and the
         collector's repeated passes over the growing records only cost time (a few per cent here).
         """
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             return self._run()
-        finally:
-            if paused:
-                gc.enable()
 
     def _run(self) -> RunResult:
         # Arrivals are read from their sorted list, not pushed on the heap: the heap stays as small as
@@ -166,29 +161,30 @@ class Simulation:
                 life.end_wrapup(action.contact_id, now)
             elif isinstance(action, Overflow):
                 life.overflow(action, now)
-        self._offer_all(now, policy.decide, state)
+        while self._made(policy.decide(state, now, max_offers=MAX_OFFERS), now):
+            pass
+        self._arm(now)
 
-    def _route_contact(self, now: float, c) -> None:
+    def _route_contact(self, now: float, c: ContactView) -> None:
         """Offers ``c``'s arrival made possible (lane-local; see :meth:`RoutingPolicy.offers_for_contact`)."""
-        self._offer_all(now, self.policy.offers_for_contact, self.state, c)
+        policy, state = self.policy, self.state
+        while self._made(policy.offers_for_contact(state, c, now, max_offers=MAX_OFFERS), now):
+            pass
+        self._arm(now)
 
     def _route_agent(self, now: float, agent_id: str) -> None:
         """Offers an agent's freed room made possible (``agent_id`` empty: none freed)."""
-        if agent_id:
-            self._offer_all(now, self.policy.offers_for_agent, self.state, agent_id)
-        else:
-            self._arm(now)
-
-    def _offer_all(self, now: float, ask: Callable[..., list[Offer]], *args: Any) -> None:
-        """Make the offers ``ask(*args, now)`` returns, asking again while a pass stops at its cap, then arm
-        the next wake-up."""
-        while True:
-            offers = ask(*args, now, max_offers=MAX_OFFERS)
-            for offer in offers:
-                self._offer(offer, now)
-            if len(offers) < MAX_OFFERS:
-                break  # the pass ended by itself: nothing more to offer now
+        policy, state = self.policy, self.state
+        while agent_id and self._made(policy.offers_for_agent(state, agent_id, now, max_offers=MAX_OFFERS), now):
+            pass
         self._arm(now)
+
+    def _made(self, offers: list[Offer], now: float) -> bool:
+        """Make ``offers``; True if the pass stopped at its cap (ask again: there may be more to offer now).
+        (Three explicit loops rather than one over a callable: compiled, a call through a callable is generic.)"""
+        for offer in offers:
+            self._offer(offer, now)
+        return len(offers) >= MAX_OFFERS
 
     def _arm(self, now: float) -> None:
         """Schedule a wake-up at the policy's next deadline, if it is earlier than the one armed."""

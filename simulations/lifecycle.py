@@ -22,6 +22,9 @@ class SimLifecycle:
     def __init__(self, state: RoutingState, result: RunResult) -> None:
         self.state = state
         self.result = result
+        self.all_records: list[ContactRecord] = []  # in arrival order: the run's result
+        # Of the contacts not yet finished only (answered and ended, abandoned, or ended by max wait), so
+        # that these stay as small as the contacts in flight, however long the run.
         self.records: dict[str, ContactRecord] = {}
         self.handles: dict[str, float] = {}
         self.last_agent: dict[str, str] = {}  # customer -> agent who served them last
@@ -56,7 +59,9 @@ class SimLifecycle:
             ver=1,
         )
         self.state.put_contact(c)
-        self.records[a.id] = ContactRecord(id=a.id, queue=a.queue, channel=a.channel, arrived=now, first_queue=a.queue)
+        record = ContactRecord(id=a.id, queue=a.queue, channel=a.channel, arrived=now, first_queue=a.queue)
+        self.records[a.id] = record
+        self.all_records.append(record)
         self.handles[a.id] = a.handle
         return c
 
@@ -114,7 +119,7 @@ class SimLifecycle:
         """Returns the agent if it has room again (no wrap-up), else ''."""
         c = self.state.contacts[contact_id]
         queue = self.state.config.queues[c.queue]
-        self.records[contact_id].ended = now
+        self._finished(contact_id).ended = now
         if c.customer:
             self.last_agent[c.customer] = c.agent
         c.wrapup_until = now + queue.wrapup
@@ -142,7 +147,7 @@ class SimLifecycle:
             self._load(self.state.agents[c.agent], c.channel, -1, now)
         c.agent = ""
         self._move(c, ContactEvent.ABANDON)
-        record = self.records[contact_id]
+        record = self._finished(contact_id)
         record.abandoned = now
         record.queue = c.queue
         return freed
@@ -176,7 +181,7 @@ class SimLifecycle:
             self.records[c.id].queue = action.to_queue
         else:
             self._move(c, ContactEvent.OVERFLOW_END)
-            self.records[c.id].overflowed = now
+            self._finished(c.id).overflowed = now
 
     # -- agents (agent_state.lua) ------------------------------------------------------------------------
 
@@ -199,9 +204,14 @@ class SimLifecycle:
             self.result.agent_busy[agent_id] += self._within_horizon(since, now)
         self._staffed_since.clear()
         self._busy_since.clear()
-        self.result.records = list(self.records.values())
+        self.result.records = self.all_records
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    def _finished(self, contact_id: str) -> ContactRecord:
+        """The record of a contact that has just finished, no longer kept by id."""
+        del self.handles[contact_id]
+        return self.records.pop(contact_id)
 
     def _move(self, c: ContactView, event: ContactEvent, start: ContactState | None = None) -> None:
         """Move ``c`` by ``event`` from its state (or from ``start``, passed through in the same instant)."""

@@ -14,6 +14,7 @@ import numpy as np
 from router.config import loads
 from router.config.model import Config
 from simulations.engine import simulate
+from simulations.gcpause import paused_gc
 from simulations.model import Arrival, Shift
 
 
@@ -52,10 +53,11 @@ class MMc:
             patience = rng.exponential(self.patience, contacts).tolist()
         else:
             patience = [math.inf] * contacts
-        return [
-            Arrival(at=at, id=f"c{i}", queue="q", channel="voice", handle=handle, patience=waits)
-            for i, (at, handle, waits) in enumerate(zip(times, handles, patience, strict=True))
-        ]
+        with paused_gc():
+            return [
+                Arrival(at=at, id=f"c{i}", queue="q", channel="voice", handle=handle, patience=waits)
+                for i, (at, handle, waits) in enumerate(zip(times, handles, patience, strict=True))
+            ]
 
     def shifts(self) -> list[Shift]:
         return [Shift(agent=f"a{i:04d}", start=0.0, end=math.inf) for i in range(self.agents)]

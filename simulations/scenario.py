@@ -32,6 +32,7 @@ from router.config.loader import _syntax_problem, read_text
 from router.config.model import Agent, Config, Strategy, frozen_map
 from router.errors import ConfigError, ConfigProblem
 from simulations.distributions import Distribution, read_distribution
+from simulations.gcpause import paused_gc
 from simulations.model import AgentBehaviour, Arrival, Break, Shift
 from simulations.staffing import Demand
 
@@ -106,10 +107,11 @@ class Scenario:
         if not self.streams:
             return list(self.recorded)
         drawn.sort(key=lambda d: d[0])
-        return [
-            Arrival(at=t, id=f"c{n:06d}", queue=q, channel=c, handle=h, patience=p, customer=cu, skills=sk)
-            for n, (t, q, c, h, p, cu, sk) in enumerate(drawn)
-        ]
+        with paused_gc():
+            return [
+                Arrival(at=t, id=f"c{n:06d}", queue=q, channel=c, handle=h, patience=p, customer=cu, skills=sk)
+                for n, (t, q, c, h, p, cu, sk) in enumerate(drawn)
+            ]
 
     def demand(self) -> list[Demand]:
         """Expected work per interval, queue and channel, for Erlang sizing (``plan staffing``)."""
