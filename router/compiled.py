@@ -22,6 +22,7 @@ RECORD = ROOT / "build" / "mypyc" / "sources.json"  # source path (relative to R
 MODULES = (
     "skills.model",
     "router.lifecycle",
+    "router.config.model",
     "router.state",
     "router.policy",
     "simulations.model",

@@ -8,21 +8,10 @@ agent time, and queue lengths over time. Times are seconds from the start of the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
+from router.pickling import by_fields
 from skills.model import Requirements
-
-
-def _by_fields(obj: Any) -> tuple:
-    """``__reduce__`` of the classes here: compiled (mypyc), a frozen dataclass or one with its own
-    ``__init__`` cannot be unpickled attribute by attribute, so it is rebuilt by its constructor (runs and
-    their results travel to worker processes)."""
-    return _construct, (type(obj), tuple((f.name, getattr(obj, f.name)) for f in fields(obj)))
-
-
-def _construct(cls: type, items: tuple) -> Any:
-    return cls(**dict(items))
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -66,7 +55,7 @@ class Arrival:
         self.skills = skills
 
     def __reduce__(self) -> tuple:
-        return _by_fields(self)
+        return by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,7 +65,7 @@ class Break:
     reason: str = "break"
 
     def __reduce__(self) -> tuple:
-        return _by_fields(self)
+        return by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +78,7 @@ class Shift:
     breaks: tuple[Break, ...] = ()
 
     def __reduce__(self) -> tuple:
-        return _by_fields(self)
+        return by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +89,7 @@ class AgentBehaviour:
     no_answer_probability: float = 0.0  # share of offers left to expire
 
     def __reduce__(self) -> tuple:
-        return _by_fields(self)
+        return by_fields(self)
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -146,7 +135,7 @@ class ContactRecord:
         self.first_queue = first_queue
 
     def __reduce__(self) -> tuple:
-        return _by_fields(self)
+        return by_fields(self)
 
     @property
     def wait(self) -> float | None:

@@ -9,8 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from router.config.frozen import FrozenMap, frozen_map
+from router.pickling import by_fields
 from skills.model import SkillRequirement
+
+__all__ = ["FrozenMap", "frozen_map"]  # (re-exported: defined in router.config.frozen)
 
 
 class Strategy(StrEnum):
@@ -30,29 +35,6 @@ class MaxWaitAction(StrEnum):
     END = "end"  # the contact ends as ``overflowed`` (the channel tells the customer)
 
 
-class FrozenMap(dict):
-    """A read-only dict, for mapping fields of frozen dataclasses.
-
-    Unlike ``MappingProxyType`` it pickles, so a Config can be sent to worker processes (simulation
-    replications run in a process pool or on a Dask cluster).
-    """
-
-    __slots__ = ()
-
-    def _read_only(self, *args, **kwargs):
-        raise TypeError("this mapping is read-only")
-
-    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
-
-    def __reduce__(self):
-        return (FrozenMap, (dict(self),))
-
-
-def frozen_map(data: Mapping | None = None) -> Mapping:
-    """A read-only copy of ``data``, for mapping fields of frozen dataclasses."""
-    return FrozenMap(data or {})
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Channel:
     """A medium contacts arrive on, and how many of its contacts one agent holds by default."""
@@ -62,6 +44,9 @@ class Channel:
     exclusive: bool = False  # a contact on it blocks every other channel, and needs an agent with no work
     offer_timeout: float | None = None  # overrides routing.offer_timeout for this channel
 
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EscalationStep:
@@ -69,6 +54,9 @@ class EscalationStep:
 
     after: float
     requirements: tuple[SkillRequirement, ...]
+
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +67,9 @@ class MaxWait:
     action: MaxWaitAction
     queue: str | None = None  # target queue for OVERFLOW
 
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServiceLevel:
@@ -86,6 +77,9 @@ class ServiceLevel:
 
     target_seconds: float = 20.0
     percent: float = 80.0
+
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,6 +95,9 @@ class Aging:
         if self.every <= 0 or waited <= 0:
             return 0
         return min(self.max_boost, int(waited // self.every) * self.step)
+
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,6 +127,9 @@ class Queue:
                 break
         return current
 
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileQueue:
@@ -139,6 +139,9 @@ class ProfileQueue:
     priority: int = 1  # 1 is served first
     delay: float = 0.0  # offered to this agent only once a contact has waited this long
 
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
@@ -147,6 +150,9 @@ class Profile:
     name: str
     queues: tuple[ProfileQueue, ...]
     capacity: Mapping[str, int] = field(default_factory=frozen_map)  # channel -> capacity
+
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -163,6 +169,9 @@ class Agent:
     token_env: str | None = None  # or: the name of an environment variable holding the token
     sip_uri: str | None = None  # the agent's phone, for voice (issue: telephony)
 
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RoutingDefaults:
@@ -178,6 +187,9 @@ class RoutingDefaults:
     aging: Aging = field(default_factory=Aging)
     seed: int = 0  # for the random strategy
 
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -192,11 +204,11 @@ class Config:
     profiles: Mapping[str, Profile]
     agents: Mapping[str, Agent]
     # Sections other packages read (loader.SECTION_READERS); a plain read-only mapping until registered.
-    gateway: Mapping = field(default_factory=frozen_map)
-    telephony: Mapping = field(default_factory=frozen_map)
-    ivr: Mapping = field(default_factory=frozen_map)
-    simulation: Mapping = field(default_factory=frozen_map)
-    customers: Mapping = field(default_factory=frozen_map)
+    gateway: Any = field(default_factory=frozen_map)
+    telephony: Any = field(default_factory=frozen_map)
+    ivr: Any = field(default_factory=frozen_map)
+    simulation: Any = field(default_factory=frozen_map)
+    customers: Any = field(default_factory=frozen_map)
 
     def capacity(self, agent: Agent, channel: str) -> int:
         """Contacts of ``channel`` that ``agent`` may hold at once (0 if it doesn't work that channel)."""
@@ -209,3 +221,6 @@ class Config:
             if channel in profile.capacity:
                 return profile.capacity[channel]
         return self.channels[channel].capacity
+
+    def __reduce__(self) -> tuple:  # compiled: see router.pickling
+        return by_fields(self)
