@@ -1,11 +1,12 @@
 """The modules compiled to C with mypyc, and whether the compiled build in the tree matches the sources.
 
 The routing core (skills, configuration model, lifecycle table, indexed state, policy) and the
-simulator's loop are compiled by ``scripts/compile.py`` (run by ``scripts/bootstrap.sh``, so by ``make run``
-and ``make test``) into extension modules next to their sources; Python imports an extension module before a ``.py`` of the
-same name, so the live router and the simulator both run the compiled policy. The sources stay the
-reference: a build is *stale* when a source changed since it was compiled (its SHA-256 differs from the
-one recorded in ``build/mypyc/sources.json``), and a stale build must never run.
+simulator's loop are compiled by ``scripts/compile.py`` (run by ``scripts/bootstrap.sh``, so by
+``make run`` and ``make test``) into extension modules next to their sources; Python imports an
+extension module before a ``.py`` of the same name, so the live router and the simulator both run the
+compiled policy. The sources stay the reference: a build is *stale* when a source changed since it
+was compiled (its SHA-256 differs from the one recorded in ``build/mypyc/sources.json``), and a stale
+build must never run.
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 
 from router.config.model import MaxWaitAction, Queue, Strategy
 from router.lifecycle import AgentState, ContactState
-from router.state import AgentView, ContactView, LaneKey, RoutingState
-from skills.model import encode, meets, merge, proficiency
+from router.state import AgentView, ContactView, FreeAgents, LaneKey, RoutingState
+from skills.model import Requirements, encode, meets, merge, proficiency
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -155,6 +155,78 @@ class _Cursor:
             heapq.heappush(self.heap, entry)
         self.popped.clear()
         self.passed.clear()
+
+
+class _Eligible:
+    """Whether a free agent may take contact ``c`` now: not backing off, past its profile delay for the
+    queue, meeting the requirements in force, with room on the channel counting what this pass promised
+    it. (An object, not a closure: compiled, its check is a direct call.)"""
+
+    __slots__ = ("channel", "now", "promised", "queue", "requirements", "state", "waited")
+
+    def __init__(
+        self,
+        state: RoutingState,
+        c: ContactView,
+        now: float,
+        waited: float,
+        requirements: Requirements,
+        promised: dict[str, dict[str, int]],
+    ) -> None:
+        self.state = state
+        self.queue = c.queue
+        self.channel = c.channel
+        self.now = now
+        self.waited = waited
+        self.requirements = requirements
+        self.promised = promised
+
+    def check(self, a: AgentView) -> bool:
+        spec = self.state.specs[a.id]
+        if a.backoff_until > self.now or spec.queues[self.queue][1] > self.waited:
+            return False
+        if not meets(spec.agent.skills, self.requirements):
+            return False
+        return self.state.has_room(a, spec, self.channel, self.promised.get(a.id))
+
+
+def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, dict[str, int]]) -> AgentView | None:
+    """The eligible agent of ``bucket`` with the least load (counting what this pass ``promised`` it),
+    then the longest idle.
+
+    Walks the bucket's heap in order and stops at the first eligible agent promised nothing; agents
+    promised offers earlier in the same pass are weighed against it at the end. Entries popped are
+    pushed back; stale ones (see :class:`~router.state.FreeAgents`) are dropped for good.
+    """
+    heap = bucket.heap
+    members = bucket.members
+    popped = []
+    deferred = []
+    best = None
+    while heap:
+        entry = heapq.heappop(heap)
+        a = members.get(entry[2])
+        if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
+            continue  # stale for good
+        popped.append(entry)
+        if not eligible.check(a):
+            continue
+        if a.id in promised and any(promised[a.id].values()):
+            deferred.append(a)
+            continue
+        best = a
+        break
+    for entry in popped:
+        heapq.heappush(heap, entry)
+    if deferred:
+        if best is not None:
+            deferred.append(best)
+
+        def extra(a: AgentView) -> int:
+            return sum(promised[a.id].values()) if a.id in promised else 0
+
+        return min(deferred, key=lambda a: (a.total_load + extra(a), a.idle_since, a.id))
+    return best
 
 
 class RoutingPolicy:
@@ -321,29 +393,19 @@ class RoutingPolicy:
         requirements = queue.requirements_at(waited) if queue.escalation else queue.requirements
         if c.skills:
             requirements = merge(requirements, c.skills)
-        specs = state.specs
-        queue_name, channel = c.queue, c.channel
-
-        def eligible(a: AgentView) -> bool:
-            spec = specs[a.id]
-            if a.backoff_until > now or spec.queues[queue_name][1] > waited:
-                return False
-            if not meets(spec.agent.skills, requirements):
-                return False
-            return state.has_room(a, spec, channel, promised.get(a.id))
-
+        eligible = _Eligible(state, c, now, waited, requirements, promised)
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)
             if preferred is not None and preferred.state != AgentState.OFFLINE:
-                if bucket and preferred.id in bucket and eligible(preferred):
+                if bucket and preferred.id in bucket and eligible.check(preferred):
                     return preferred, True
                 return None, True
         if not bucket:
             return None, False
         if queue.strategy == Strategy.LONGEST_IDLE:
             # Least work first (it matters on multi-contact channels), then longest idle.
-            return bucket.longest_idle(eligible, promised), False
-        candidates = [a for a in bucket.values() if eligible(a)]
+            return _longest_idle(bucket, eligible, promised), False
+        candidates = [a for a in bucket.values() if eligible.check(a)]
         if not candidates:
             return None, False
         return self._pick(state, queue, candidates, requirements, promised, last_offered), False

@@ -174,7 +174,8 @@ class FreeAgents:
     """The free agents of one (queue, profile level): a dict by id, and a heap in longest-idle order.
 
     The heap holds (load, idle since, id, version) entries; an entry that no longer matches its agent
-    is stale and dropped when it reaches the top, so an update costs one push.
+    is stale and dropped when it reaches the top, so an update costs one push. The policy walks it
+    (``router.policy._longest_idle``).
     """
 
     __slots__ = ("heap", "members")
@@ -209,43 +210,6 @@ class FreeAgents:
 
     def discard(self, agent_id: str) -> None:
         self.members.pop(agent_id, None)
-
-    def longest_idle(self, eligible, promised: dict[str, dict[str, int]]) -> AgentView | None:
-        """The eligible agent with the least load (counting what this pass ``promised`` it), then the
-        longest idle.
-
-        Walks the heap in order and stops at the first eligible agent promised nothing; agents promised
-        offers earlier in the same pass are weighed against it at the end.
-        """
-        heap = self.heap
-        members = self.members
-        popped = []
-        deferred = []
-        best = None
-        while heap:
-            entry = heapq.heappop(heap)
-            a = members.get(entry[2])
-            if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
-                continue  # stale for good
-            popped.append(entry)
-            if not eligible(a):
-                continue
-            if a.id in promised and any(promised[a.id].values()):
-                deferred.append(a)
-                continue
-            best = a
-            break
-        for entry in popped:
-            heapq.heappush(heap, entry)
-        if deferred:
-            if best is not None:
-                deferred.append(best)
-
-            def extra(a: AgentView) -> int:
-                return sum(promised[a.id].values()) if a.id in promised else 0
-
-            return min(deferred, key=lambda a: (a.total_load + extra(a), a.idle_since, a.id))
-        return best
 
 
 def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
