@@ -4,7 +4,8 @@
 its own SIP port. A worker that exits while the pool runs (a crash, ``kill -9``) is restarted after
 ``restart_delay``; before that, every contact its callers held (the worker's set in Redis) is ended: a
 waiting one is abandoned with reason ``worker_lost``, a connected one completed with that disposition, so
-no contact is left stuck waiting for a call that no longer exists.
+no contact is left stuck waiting for a call that no longer exists. A waiting caller so cut off who calls
+again within ``ivr.rejoin_window`` gets the old place back, as after hanging up.
 
 The pool also reads the router's event stream once for all its workers and hands each worker the events
 about its own calls (:mod:`telephony.events`).
@@ -105,11 +106,17 @@ class WorkerPool:
         key = w.worker_contacts_key(store.keys.prefix, wid)
         client = RouterClient(store)
         ended = []
+        window = float(getattr(self.config.ivr, "rejoin_window", 0.0) or 0.0)
         for cid in sorted(await store.client.smembers(key)):
-            state, agent = await store.client.hmget(store.keys.contact(cid), ["state", "agent"])
+            state, agent, customer = await store.client.hmget(store.keys.contact(cid), ["state", "agent", "customer"])
             try:
                 if state in WAITING:
                     await client.abandon(cid, "worker_lost")
+                    if window > 0 and customer:
+                        # The caller did not hang up: the call was lost. Calling back within the rejoin
+                        # window takes this place again, as after a hang-up (tel_left, tel_rejoin).
+                        note = [w.rejoin_key(store.keys.prefix, customer), store.keys.contact(cid)]
+                        await store.eval("tel_left", note, [cid, repr(window)])
                 elif state in CONNECTED:
                     await client.complete(cid, agent or "", disposition="worker_lost")
                 ended.append(cid)

@@ -81,11 +81,13 @@ async def test_more_calls_than_one_worker_holds_are_spread_over_the_pool(tmp_pat
 
 async def test_kill_9_of_a_worker_drops_only_its_calls_and_it_comes_back(tmp_path, redis_url, tenant, monkeypatch):
     async with VoiceStack(tmp_path, redis_url, tenant, monkeypatch, workers=2) as stack:
+        # valid numbers (fictional range), so each caller ID is one customer (the call back below)
         one = sipp.start_sipp(
-            sipp.caller("2", hold_ms=8000), tmp_path, "one", target=stack.target, media_port=stack.ports.media
-        )
+            sipp.caller("2", hold_ms=8000, caller_id="+12025550143"), tmp_path, "one", target=stack.target,
+            media_port=stack.ports.media,
+        )  # fmt: skip
         two = sipp.start_sipp(
-            sipp.caller("2", hold_ms=8000, caller_id="+15550200"), tmp_path, "two", target=stack.target,
+            sipp.caller("2", hold_ms=8000, caller_id="+12025550144"), tmp_path, "two", target=stack.target,
             media_port=stack.ports.media + 20,
         )  # fmt: skip
         try:
@@ -109,7 +111,7 @@ async def test_kill_9_of_a_worker_drops_only_its_calls_and_it_comes_back(tmp_pat
                 == set()
             )
             survivor_id = json.loads((await stack.store.contact(survivor))["attrs"])["caller_id"]
-            survivor_caller = two if survivor_id == "+15550200" else one
+            survivor_caller = two if survivor_id == "+12025550144" else one
             assert await asyncio.to_thread(survivor_caller.wait, 20) == 0, survivor_caller.output()
             ended = await stack.wait_event(EventType.CONTACT_ABANDONED, 10, survivor)
             assert ended.extra["reason"] == "caller_hangup"
@@ -120,6 +122,24 @@ async def test_kill_9_of_a_worker_drops_only_its_calls_and_it_comes_back(tmp_pat
                 media_port=stack.ports.media + 40, calls=2, rate=5,
             )  # fmt: skip
             assert await asyncio.to_thread(after.wait, 20) == 0, after.output()  # the pool takes calls again
+            # The caller cut off calls back within the rejoin window: the old place, not the back of the line.
+            victim_id = json.loads((await stack.store.contact(victim_contact))["attrs"])["caller_id"]
+            back = sipp.start_sipp(
+                sipp.caller("2", hold_ms=3000, caller_id=victim_id), tmp_path, "back", target=stack.target,
+                media_port=stack.ports.media + 60,
+            )  # fmt: skip
+            try:
+                rejoined = await stack.wait_for(
+                    lambda: [e for e in stack.of_type(EventType.CONTACT_ARRIVED) if e.extra.get("rejoined")],
+                    10,
+                    "the cut-off caller's call back",
+                )
+                assert rejoined[0].extra["rejoined"] == victim_contact
+                old = await stack.store.contact(victim_contact)
+                new = rejoined[0].contact
+                assert (new["queue"], new["seq"], new["enqueued_at"]) == (old["queue"], old["seq"], old["enqueued_at"])
+            finally:
+                back.stop()
         finally:
             one.stop()
             two.stop()
