@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster
@@ -33,6 +33,9 @@ from router.lifecycle import (
 from router.policy import EndWrapup, ExpireOffer, Offer, Overflow, TimerAction
 from router.state import AgentView, ContactView, LaneKey, RoutingState
 from skills.model import Requirements, encode
+
+if TYPE_CHECKING:
+    from router.batch import Batcher
 
 SCRIPT_NAMES = (
     "enqueue",
@@ -160,6 +163,8 @@ class RedisStore:
         self.maxlen = stream_maxlen
         self._source = {name: _script_text(name) for name in SCRIPT_NAMES}
         self._sha: dict[str, str] = {}
+        # set: single scripts (and accept's reads) go in the pipeline of the loop turn (router/batch.py)
+        self.batch: Batcher | None = None
         self.exclusive_csv = ",".join(c.name for c in config.channels.values() if c.exclusive)
         self._capacity = {(a.id, ch): config.capacity(a, ch) for a in config.agents.values() for ch in config.channels}
 
@@ -173,12 +178,27 @@ class RedisStore:
     async def _call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Result:
         if not self._sha:
             await self.load_scripts()
+        if self.batch is not None:
+            return _parse((await self._batched(name, keys, args, ()))[0])
         try:
             reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
         except NoScriptError:
             await self.load_scripts()
             reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
         return _parse(reply)
+
+    async def _batched(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], reads: Sequence[Sequence[Any]]
+    ) -> list[Any]:
+        """A script and reads after it in the loop turn's pipeline (:attr:`batch`); replies, errors as values."""
+        assert self.batch is not None
+        for attempt in range(2):
+            replies = await self.batch.execute(("EVALSHA", self._sha[name], len(keys), *keys, *args), *reads)
+            if attempt == 0 and isinstance(replies[0], NoScriptError):
+                await self.load_scripts()  # Redis restarted or failed over: load and run again
+                continue
+            break
+        return replies
 
     async def _call_many(self, calls: list[tuple[str, Sequence[str], Sequence[Any]]]) -> list[Result]:
         """Run many scripts in one pipelined round trip (not a transaction: each is atomic alone)."""
@@ -330,6 +350,9 @@ class RedisStore:
             await self.load_scripts()
         name, keys, args = self._accept_call(contact_id, agent_id, offer_id, queue, now)
         for attempt in range(2):
+            if self.batch is not None:
+                replies = await self._batched(name, keys, args, reads)
+                break
             pipe = self.client.pipeline(transaction=False)
             pipe.evalsha(self._sha[name], len(keys), *keys, *args)
             for command in reads:
