@@ -604,10 +604,17 @@ class RedisStore:
         return await self.client.hgetall(self.keys.agent(agent_id))
 
     async def refresh(
-        self, state: RoutingState, contact_ids: Iterable[str], agent_ids: Iterable[str], *, chunk: int = 1000
+        self,
+        state: RoutingState,
+        contact_ids: Iterable[str],
+        agent_ids: Iterable[str],
+        *,
+        chunk: int = 1000,
+        newer_only: bool = False,
     ) -> None:
         """Read contacts and agents again and put them in ``state`` (after a refused decision, or all of them
-        when loading), ``chunk`` keys per round trip so that other tasks of the process run in between."""
+        when loading), ``chunk`` keys per round trip so that other tasks of the process run in between.
+        ``newer_only``: put only what is newer than ``state`` holds (a resync of a live mirror)."""
         contact_ids, agent_ids = list(contact_ids), list(agent_ids)
         for i in range(0, len(contact_ids), chunk):
             part = contact_ids[i : i + chunk]
@@ -615,16 +622,19 @@ class RedisStore:
             for cid in part:
                 pipe.hgetall(self.keys.contact(cid))
             for cid, fields in zip(part, await pipe.execute(), strict=True):
-                if fields:
-                    state.put_contact(contact_from_fields(fields))
-                else:
+                if not fields:
                     state.drop_contact(cid)
+                elif not newer_only or int(fields.get("ver") or 0) > state.version_of(cid):
+                    state.put_contact(contact_from_fields(fields))
         for i in range(0, len(agent_ids), chunk):
             pipe = self.client.pipeline(transaction=False)
             for aid in agent_ids[i : i + chunk]:
                 pipe.hgetall(self.keys.agent(aid))
             for fields in await pipe.execute():
-                if fields:
+                if not fields:
+                    continue
+                held = state.agents.get(fields.get("id", "")) if newer_only else None
+                if held is None or int(fields.get("ver") or 0) > held.ver:
                     state.put_agent(agent_from_fields(fields))
 
     async def last_event_id(self) -> str:
@@ -638,9 +648,13 @@ class RedisStore:
         is harmless because every snapshot carries a version and older ones are ignored.
         """
         last_id = await self.last_event_id()
-        contact_ids = list(await self.client.smembers(self.keys.contacts))
+        contact_ids = await self.active_contacts()
         await self.refresh(state, contact_ids, list(self.config.agents))
         return last_id
+
+    async def active_contacts(self) -> list[str]:
+        """The ids of every contact not yet finished."""
+        return list(await self.client.smembers(self.keys.contacts))
 
     async def read_entries(
         self, after: str, *, block_ms: int | None, count: int = 1000
