@@ -268,7 +268,6 @@ def main() -> None:
         "speedscope, else collapsed stacks); needs .venv/bin/pip install py-spy",
     )
     parser.add_argument("--gc-log", action="store_true", help="log garbage collections of 5 ms or more (serve log)")
-    parser.add_argument("--loop", choices=("uvloop", "asyncio"), help="omniroute serve's event loop (default: its own)")
     parser.add_argument(
         "--samples",
         help="write every offer's enqueue wall time, latency and the wait the gateway saw when it built the offer "
@@ -299,8 +298,6 @@ def main() -> None:
           f"{args.clients} client processes, heartbeat {args.heartbeat:g} s, stats_every {args.stats_every:g} s; "
           f"load average {os.getloadavg()[0]:.2f}; work dir {work}")
     command = ["serve", "--config", str(config_path), "--redis", redis_url]
-    if args.loop:
-        command += ["--loop", args.loop]
     serve = subprocess.Popen(
         [sys.executable, "-c", GC_LOGGER, *command] if args.gc_log else [str(ROOT / ".venv/bin/omniroute"), *command],
         env={**os.environ, SECRET_ENV: secret},
