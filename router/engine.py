@@ -160,8 +160,8 @@ class LiveRouter:
     def _block_ms(self, now: float) -> int:
         deadline = self.policy.next_deadline(self.state, now)
         wait = self.max_block if deadline is None else min(self.max_block, deadline - now)
-        if self._resync is not None:  # a resync pass goes on at its pace even when nothing happens
-            wait = min(wait, self._next_step - now)
+        # a resync pass starts and goes on at its pace even when nothing happens
+        wait = min(wait, (self._loaded_at + self.resync_every if self._resync is None else self._next_step) - now)
         return max(1, int(wait * 1000) + 1)
 
     def apply_entries(self, entries: Iterable[tuple[str, dict[str, str]]]) -> None:
