@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import multiprocessing as mp
 import os
 import random
@@ -102,6 +103,12 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy (all cores; /proc/stat, idle and iowait excluded)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -122,7 +129,7 @@ async def _clients(url: str, ids: list[str], secret: str, ready, stop, out) -> N
 
     from router.gateway.auth import sign
 
-    samples: list[tuple[float, float]] = []  # (t0, latency)
+    samples: list[tuple[float, float, str]] = []  # (t0, latency, contact id)
     tally = {"offers": 0, "errors": 0, "closed": 0}
     logged_in = 0
     gate = asyncio.Semaphore(50)  # logins in flight
@@ -157,7 +164,7 @@ async def _clients(url: str, ids: list[str], secret: str, ready, stop, out) -> N
                     now = time.time()
                     t0 = m["contact"]["attrs"].get("t0")
                     if t0 is not None:
-                        samples.append((t0, now - t0))
+                        samples.append((t0, now - t0, m["contact"]["id"]))
                     tally["offers"] += 1
                     n += 1
                     await ws.send(json.dumps({"type": "accept", "id": n, "offer": m["offer"]}))
@@ -192,8 +199,11 @@ async def _clients(url: str, ids: list[str], secret: str, ready, stop, out) -> N
 # -- the contacts --------------------------------------------------------------------------------------
 
 
-async def enqueue_at_rate(redis_url: str, config_path: str, rate: float, seconds: float) -> tuple[int, float]:
-    """Enqueue ``rate`` contacts a second for ``seconds``; returns how many and the wall time of the first."""
+async def enqueue_at_rate(
+    redis_url: str, config_path: str, rate: float, seconds: float
+) -> tuple[int, float, float]:
+    """Enqueue ``rate`` contacts a second for ``seconds``; returns how many, the wall time of the first and the
+    CPU seconds spent from the first (loading the configuration before it not counted)."""
     from router.client import RouterClient
     from router.config import load
     from router.store import RedisStore, connect
@@ -202,7 +212,7 @@ async def enqueue_at_rate(redis_url: str, config_path: str, rate: float, seconds
     client = await connect(redis_url, tenant=config.tenant)
     router = RouterClient(RedisStore(client, config))
     n = int(rate * seconds)
-    start, wall = time.monotonic(), time.time()
+    start, wall, cpu0 = time.monotonic(), time.time(), time.process_time()
     late = 0.0
     for i in range(n):
         delay = start + i / rate - time.monotonic()
@@ -211,13 +221,32 @@ async def enqueue_at_rate(redis_url: str, config_path: str, rate: float, seconds
         else:
             late = max(late, -delay)
         await router.enqueue("sales", "chat", attrs={"t0": time.time()})
+    cpu = time.process_time() - cpu0
     await client.aclose()
     if late > 0.05:
         print(f"  (the enqueuer fell behind its schedule by up to {late * 1000:.0f} ms)")
-    return n, wall
+    return n, wall, cpu
 
 
 # -- the run ---------------------------------------------------------------------------------------
+
+
+def offer_times(redis_url: str, tenant: str) -> dict[str, float]:
+    """Contact id -> when Redis appended its first ``contact.offered`` event (the stream entry id's ms)."""
+    import redis
+
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    key, start, out = f"or:{{{tenant}}}:events", "-", {}
+    while True:
+        entries = r.xrange(key, start, "+", count=5000)
+        for entry_id, fields in entries:
+            if fields.get("type") == "contact.offered":
+                out.setdefault(fields.get("cid", ""), int(entry_id.split("-")[0]) / 1000)
+        if len(entries) < 5000:
+            break
+        start = "(" + entries[-1][0]
+    r.close()
+    return out
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -262,7 +291,11 @@ def main() -> None:
         "speedscope, else collapsed stacks); needs .venv/bin/pip install py-spy",
     )
     parser.add_argument("--gc-log", action="store_true", help="log garbage collections of 5 ms or more (serve log)")
-    parser.add_argument("--samples", help="write every offer's enqueue wall time and latency (CSV) to this file")
+    parser.add_argument(
+        "--samples",
+        help="write every offer's enqueue wall time, latency and the time from the enqueue to its offer in Redis "
+        "(the stream entry's millisecond; CSV) to this file",
+    )
     args = parser.parse_args()
 
     from tests.support import RedisServer, delete_tenant_keys, free_port
@@ -331,6 +364,8 @@ def main() -> None:
         cpu_serve0 = cpu_seconds(serve.pid)
         cpu_redis0 = cpu_seconds(redis_server.process.pid) if redis_server else 0.0
         load0 = os.getloadavg()
+        busy0 = machine_busy_seconds()
+        cpu_self0 = time.process_time()
         wall0 = time.monotonic()
         profiler = None
         if args.profile:
@@ -340,7 +375,8 @@ def main() -> None:
                  "--duration", str(int(args.warmup + args.duration))],
                 stdout=subprocess.DEVNULL,
             )
-        sent, t0 = asyncio.run(enqueue_at_rate(redis_url, str(config_path), args.rate, args.warmup + args.duration))
+        seconds = args.warmup + args.duration
+        sent, t0, cpu_enqueuer = asyncio.run(enqueue_at_rate(redis_url, str(config_path), args.rate, seconds))
         time.sleep(2.0)  # the last offers arrive
         if profiler is not None:
             profiler.wait(timeout=60)
@@ -349,15 +385,22 @@ def main() -> None:
         cpu_serve = (cpu_seconds(serve.pid) - cpu_serve0) / wall
         cpu_redis = (cpu_seconds(redis_server.process.pid) - cpu_redis0) / wall if redis_server else float("nan")
         load1 = os.getloadavg()
+        busy = (machine_busy_seconds() - busy0) / wall
+        cpu_enqueuer /= wall
+        cpu_self = (time.process_time() - cpu_self0) / wall  # with its loading of the configuration
         stop.set()
         results = [out.get(timeout=60) for _ in clients]
         samples = [s for r in results for s in r["samples"]]
         offers = sum(r["tally"]["offers"] for r in results)
         errors = sum(r["tally"]["errors"] for r in results)
         cpu_clients = sum(r["cpu"] for r in results) / wall
-        counted = [lat for start, lat in samples if start >= t0 + args.warmup]
+        counted = [lat for start, lat, _ in samples if start >= t0 + args.warmup]
+        offered = offer_times(redis_url, tenant)
+        routed = [(offered[c] - a, lat) for a, lat, c in samples if a >= t0 + args.warmup and c in offered]
         if args.samples:
-            Path(args.samples).write_text("t0,latency_s\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in sorted(samples)))
+            rows = sorted((a, b, offered.get(c, math.nan) - a) for a, b, c in samples)
+            lines = "".join(f"{a:.6f},{b:.6f},{c:.3f}\n" for a, b, c in rows)
+            Path(args.samples).write_text("t0,latency_s,offered_s\n" + lines)
         window = int(args.rate * args.duration)
         print(f"  enqueued {sent} contacts; agents got {offers} offers ({errors} error replies)")
         if not counted:
@@ -368,6 +411,20 @@ def main() -> None:
               f"   p99.9 {percentile(ms, 99.9):.2f} ms   max {max(ms):.2f} ms")
         print(f"  CPU s/s: omniroute serve {cpu_serve:.2f}, redis {cpu_redis:.2f}, clients {cpu_clients:.2f}; "
               f"load average {load0[0]:.2f} -> {load1[0]:.2f}")
+        others = busy - cpu_serve - (cpu_redis if redis_server else 0.0) - cpu_clients - cpu_self
+        print(
+            f"  the machine was busy {busy:.2f} CPU s/s: enqueuer {cpu_enqueuer:.2f} (this process {cpu_self:.2f} "
+            f"with its start), other processes {others:.2f}"
+        )
+        if routed:
+            to_redis = [r * 1000 for r, _ in routed]
+            to_agent = [(lat - r) * 1000 for r, lat in routed]
+            print(
+                f"    of which enqueue to the offer in Redis (router; the stream's ms) p50 "
+                f"{percentile(to_redis, 50):.1f} ms, p99 {percentile(to_redis, 99):.1f} ms; "
+                "offer in Redis to the agent (gateway, client) p50 "
+                f"{percentile(to_agent, 50):.1f} ms, p99 {percentile(to_agent, 99):.1f} ms"
+            )
         verdict = "met" if percentile(ms, 99) < 20 else "NOT met"
         if args.gc_log:
             pauses = [float(line.split()[4]) for line in log.read_text().splitlines() if line.startswith("gc gen")]

@@ -6,6 +6,13 @@ change once and ignores older ones). Each turn it commits the timers that fell d
 policy decided, all pipelined in one round trip each, applies what the scripts return, and blocks on
 the stream until the next event or the policy's next deadline.
 
+Redis stays the truth: every ``resync_every`` seconds (in case the stream was trimmed past what the mirror
+read) the router re-reads every agent and active contact, ``resync_chunk`` keys every ``resync_pace``
+seconds between its turns, and puts into the mirror only what is newer than it holds; contacts it holds that
+Redis no longer lists are read last (dropped if gone). Rebuilding the whole mirror at once stalled the
+process for tens of ms at 10,000 agents (docs/performance.md); it is done only at start and after Redis
+was unavailable.
+
 Several routers may share one Redis: they decide on their own mirrors and contend only through the
 scripts, which re-check every precondition. A router that loses a race reads the contacts and agents
 concerned again and decides anew on the next turn. A router that dies loses nothing: its offers are
@@ -19,7 +26,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -46,6 +53,16 @@ class RouterStats:
     resyncs: int = 0
 
 
+@dataclass(slots=True)
+class ResyncPass:
+    """A resync of the mirror in progress: what is still to be read."""
+
+    agents: list[str]
+    contacts: list[str]
+    listed: set[str] = field(default_factory=set)  # the active contacts Redis listed when the pass started
+    rest_read: bool = False  # the contacts held here that Redis did not list were read
+
+
 class LiveRouter:
     """Routes one tenant on the wall clock. See the module docstring."""
 
@@ -58,6 +75,8 @@ class LiveRouter:
         clock: Callable[[], float] = time.time,
         max_block: float = 1.0,
         resync_every: float = 60.0,
+        resync_chunk: int = 100,
+        resync_pace: float = 0.05,
         events: EventTap | None = None,
     ) -> None:
         self.store = store
@@ -65,21 +84,52 @@ class LiveRouter:
         self.policy = policy or RoutingPolicy(config.routing.seed)
         self.clock = clock
         self.max_block = max_block  # longest wait for an event before looking at the clock again
-        self.resync_every = resync_every  # a full reload from Redis, in case the stream was trimmed
+        self.resync_every = resync_every  # a pass over Redis, in case the stream was trimmed
+        self.resync_chunk = resync_chunk  # agents or contacts a step of the pass reads (one round trip)
+        self.resync_pace = resync_pace  # seconds between steps
         self.events = events  # the process's shared reader of the stream (router/tap.py), if any
         self.state = RoutingState(config)
         self.last_id = "0-0"
         self.stats = RouterStats()
         self._stopping = asyncio.Event()
-        self._loaded_at = 0.0
+        self._loaded_at = 0.0  # when the last full load or resync pass started
+        self._resync: ResyncPass | None = None
+        self._next_step = 0.0
 
     async def load(self) -> None:
-        """(Re)build the mirror from Redis."""
+        """(Re)build the mirror from Redis, all at once (at start, and after Redis was unavailable)."""
         state = RoutingState(self.config)
         self.last_id = await self.store.load(state)
         self.state = state
         self._loaded_at = self.clock()
+        self._resync = None
         self.stats.resyncs += 1
+
+    async def resync_step(self, now: float) -> None:
+        """One step of the periodic resync (see the module docstring): start a pass every ``resync_every``
+        seconds, then read ``resync_chunk`` agents or contacts at most every ``resync_pace`` seconds."""
+        step = self._resync
+        if step is None:
+            if now - self._loaded_at < self.resync_every:
+                return
+            self._loaded_at = self._next_step = now
+            listed = await self.store.active_contacts()
+            self._resync = ResyncPass(list(self.config.agents), sorted(listed), set(listed))
+            self.stats.resyncs += 1
+            return
+        if now < self._next_step:
+            return
+        self._next_step = now + self.resync_pace
+        if not step.agents and not step.contacts:
+            step.contacts = [cid for cid in self.state.contacts if cid not in step.listed]
+            step.rest_read = True
+        n = self.resync_chunk
+        agents, step.agents = step.agents[:n], step.agents[n:]
+        contacts, step.contacts = step.contacts[: n - len(agents)], step.contacts[n - len(agents) :]
+        if agents or contacts:
+            await self.store.refresh(self.state, contacts, agents, newer_only=True)
+        if step.rest_read and not step.contacts:
+            self._resync = None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -92,8 +142,7 @@ class LiveRouter:
         while not self._stopping.is_set():
             try:
                 now = self.clock()
-                if now - self._loaded_at >= self.resync_every:
-                    await self.load()
+                await self.resync_step(now)
                 block = None if busy else self._block_ms(now)
                 entries = await (self.events or self.store).read_entries(self.last_id, block_ms=block)
                 self.apply_entries(entries)
@@ -111,6 +160,8 @@ class LiveRouter:
     def _block_ms(self, now: float) -> int:
         deadline = self.policy.next_deadline(self.state, now)
         wait = self.max_block if deadline is None else min(self.max_block, deadline - now)
+        # a resync pass starts and goes on at its pace even when nothing happens
+        wait = min(wait, (self._loaded_at + self.resync_every if self._resync is None else self._next_step) - now)
         return max(1, int(wait * 1000) + 1)
 
     def apply_entries(self, entries: Iterable[tuple[str, dict[str, str]]]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster
@@ -33,6 +33,9 @@ from router.lifecycle import (
 from router.policy import EndWrapup, ExpireOffer, Offer, Overflow, TimerAction
 from router.state import AgentView, ContactView, LaneKey, RoutingState
 from skills.model import Requirements, encode
+
+if TYPE_CHECKING:
+    from router.batch import Batcher
 
 SCRIPT_NAMES = (
     "enqueue",
@@ -160,6 +163,8 @@ class RedisStore:
         self.maxlen = stream_maxlen
         self._source = {name: _script_text(name) for name in SCRIPT_NAMES}
         self._sha: dict[str, str] = {}
+        # set: single scripts (and accept's reads) go in the pipeline of the loop turn (router/batch.py)
+        self.batch: Batcher | None = None
         self.exclusive_csv = ",".join(c.name for c in config.channels.values() if c.exclusive)
         self._capacity = {(a.id, ch): config.capacity(a, ch) for a in config.agents.values() for ch in config.channels}
 
@@ -173,12 +178,27 @@ class RedisStore:
     async def _call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Result:
         if not self._sha:
             await self.load_scripts()
+        if self.batch is not None:
+            return _parse((await self._batched(name, keys, args, ()))[0])
         try:
             reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
         except NoScriptError:
             await self.load_scripts()
             reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
         return _parse(reply)
+
+    async def _batched(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], reads: Sequence[Sequence[Any]]
+    ) -> list[Any]:
+        """A script and reads after it in the loop turn's pipeline (:attr:`batch`); replies, errors as values."""
+        assert self.batch is not None
+        for attempt in range(2):
+            replies = await self.batch.execute(("EVALSHA", self._sha[name], len(keys), *keys, *args), *reads)
+            if attempt == 0 and isinstance(replies[0], NoScriptError):
+                await self.load_scripts()  # Redis restarted or failed over: load and run again
+                continue
+            break
+        return replies
 
     async def _call_many(self, calls: list[tuple[str, Sequence[str], Sequence[Any]]]) -> list[Result]:
         """Run many scripts in one pipelined round trip (not a transaction: each is atomic alone)."""
@@ -330,6 +350,9 @@ class RedisStore:
             await self.load_scripts()
         name, keys, args = self._accept_call(contact_id, agent_id, offer_id, queue, now)
         for attempt in range(2):
+            if self.batch is not None:
+                replies = await self._batched(name, keys, args, reads)
+                break
             pipe = self.client.pipeline(transaction=False)
             pipe.evalsha(self._sha[name], len(keys), *keys, *args)
             for command in reads:
@@ -581,10 +604,17 @@ class RedisStore:
         return await self.client.hgetall(self.keys.agent(agent_id))
 
     async def refresh(
-        self, state: RoutingState, contact_ids: Iterable[str], agent_ids: Iterable[str], *, chunk: int = 1000
+        self,
+        state: RoutingState,
+        contact_ids: Iterable[str],
+        agent_ids: Iterable[str],
+        *,
+        chunk: int = 1000,
+        newer_only: bool = False,
     ) -> None:
         """Read contacts and agents again and put them in ``state`` (after a refused decision, or all of them
-        when loading), ``chunk`` keys per round trip so that other tasks of the process run in between."""
+        when loading), ``chunk`` keys per round trip so that other tasks of the process run in between.
+        ``newer_only``: put only what is newer than ``state`` holds (a resync of a live mirror)."""
         contact_ids, agent_ids = list(contact_ids), list(agent_ids)
         for i in range(0, len(contact_ids), chunk):
             part = contact_ids[i : i + chunk]
@@ -592,16 +622,19 @@ class RedisStore:
             for cid in part:
                 pipe.hgetall(self.keys.contact(cid))
             for cid, fields in zip(part, await pipe.execute(), strict=True):
-                if fields:
-                    state.put_contact(contact_from_fields(fields))
-                else:
+                if not fields:
                     state.drop_contact(cid)
+                elif not newer_only or int(fields.get("ver") or 0) > state.version_of(cid):
+                    state.put_contact(contact_from_fields(fields))
         for i in range(0, len(agent_ids), chunk):
             pipe = self.client.pipeline(transaction=False)
             for aid in agent_ids[i : i + chunk]:
                 pipe.hgetall(self.keys.agent(aid))
             for fields in await pipe.execute():
-                if fields:
+                if not fields:
+                    continue
+                held = state.agents.get(fields.get("id", "")) if newer_only else None
+                if held is None or int(fields.get("ver") or 0) > held.ver:
                     state.put_agent(agent_from_fields(fields))
 
     async def last_event_id(self) -> str:
@@ -615,9 +648,13 @@ class RedisStore:
         is harmless because every snapshot carries a version and older ones are ignored.
         """
         last_id = await self.last_event_id()
-        contact_ids = list(await self.client.smembers(self.keys.contacts))
+        contact_ids = await self.active_contacts()
         await self.refresh(state, contact_ids, list(self.config.agents))
         return last_id
+
+    async def active_contacts(self) -> list[str]:
+        """The ids of every contact not yet finished."""
+        return list(await self.client.smembers(self.keys.contacts))
 
     async def read_entries(
         self, after: str, *, block_ms: int | None, count: int = 1000

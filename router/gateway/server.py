@@ -52,6 +52,7 @@ from customers.follow import apply as timeline_apply
 from customers.follow import follow as follow_timelines
 from customers.store import CustomerError, CustomerStore
 from customers.timeline import message as timeline_message
+from router.batch import Batcher
 from router.client import RouterClient
 from router.config.model import Config
 from router.errors import StaleDecision
@@ -134,6 +135,8 @@ class Gateway:
         self.events = events  # the process's shared reader of the stream (router/tap.py), if any
         self.settings: GatewayConfig = config.gateway if isinstance(config.gateway, GatewayConfig) else GatewayConfig()
         self.store = store
+        if store.batch is None:  # the agents' scripts of one loop turn in one round trip (router/batch.py)
+            store.batch = Batcher(store.client)
         self.clock = clock
         self.id = gateway_id or uuid.uuid4().hex[:12]
         self.tick = tick
