@@ -41,11 +41,17 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from router.config.model import MaxWaitAction, Queue, Strategy
 from router.lifecycle import AgentState, ContactState
 from router.state import AgentView, ContactView, FreeAgents, LaneKey, RoutingState
 from skills.model import Requirements, encode, meets, merge, proficiency
+
+# heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
+heapify: Final = heapq.heapify
+heappop: Final = heapq.heappop
+heappush: Final = heapq.heappush
 
 
 @dataclass(slots=True, kw_only=True, init=False)
@@ -138,21 +144,21 @@ class _Cursor:
                 or c.priority != priority
                 or (encode(c.skills) if c.skills else "") != skills
             ):
-                heapq.heappop(heap)
+                heappop(heap)
             elif cid in taken:
-                self.popped.append(heapq.heappop(heap))
+                self.popped.append(heappop(heap))
             else:
                 return c
         return None
 
     def skip(self) -> None:
-        entry = heapq.heappop(self.heap)
+        entry = heappop(self.heap)
         self.popped.append(entry)
         self.passed.append(entry[1])
 
     def restore(self) -> None:
         for entry in self.popped:
-            heapq.heappush(self.heap, entry)
+            heappush(self.heap, entry)
         self.popped.clear()
         self.passed.clear()
 
@@ -204,7 +210,7 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
     deferred = []
     best = None
     while heap:
-        entry = heapq.heappop(heap)
+        entry = heappop(heap)
         a = members.get(entry[2])
         if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
             continue  # stale for good
@@ -217,7 +223,7 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
         best = a
         break
     for entry in popped:
-        heapq.heappush(heap, entry)
+        heappush(heap, entry)
     if deferred:
         if best is not None:
             deferred.append(best)
@@ -315,9 +321,9 @@ class RoutingPolicy:
                     for i, c in enumerate(heads)
                     if c is not None
                 ]
-                heapq.heapify(order)
+                heapify(order)
                 while order:
-                    index = heapq.heappop(order)[3]
+                    index = heappop(order)[3]
                     cursor = cursors[index]
                     c = cursor.head(state, taken)
                     if c is None:
@@ -329,14 +335,25 @@ class RoutingPolicy:
                     nxt = cursor.head(state, taken)
                     if nxt is not None:
                         entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, index)
-                        heapq.heappush(order, entry)
+                        heappush(order, entry)
             for cursor in cursors:
                 cursor.restore()
             if len(offers) >= max_offers:
                 break
         return offers
 
-    def _take(self, state, c, cursor, level, now, offers, taken, promised, last_offered) -> bool:
+    def _take(
+        self,
+        state: RoutingState,
+        c: ContactView,
+        cursor: _Cursor,
+        level: int,
+        now: float,
+        offers: list[Offer],
+        taken: set[str],
+        promised: dict[str, dict[str, int]],
+        last_offered: dict[str, str],
+    ) -> bool:
         """Offer the lane head ``c`` to the agent the strategy picks, or skip it if it waits for its
         preferred agent. Returns False if neither: the lane's turn at this level ends."""
         agent, restricted = self._choose(state, c, level, now, promised, last_offered)
@@ -410,7 +427,15 @@ class RoutingPolicy:
             return None, False
         return self._pick(state, queue, candidates, requirements, promised, last_offered), False
 
-    def _pick(self, state, queue, candidates, requirements, promised, last_offered) -> AgentView:
+    def _pick(
+        self,
+        state: RoutingState,
+        queue: Queue,
+        candidates: list[AgentView],
+        requirements: Requirements,
+        promised: dict[str, dict[str, int]],
+        last_offered: dict[str, str],
+    ) -> AgentView:
         """Apply the queue's strategy (other than longest-idle, which the index walks) to eligible agents."""
         strategy = queue.strategy
 
@@ -448,13 +473,13 @@ class RoutingPolicy:
         for heap, live in state.timer_heaps():
             kept = []
             while heap and heap[0][0] <= now:
-                entry = heapq.heappop(heap)
+                entry = heappop(heap)
                 c = live(entry)
                 if c is not None:
                     actions.append(self._timer_action(state, heap, c))
                     kept.append(entry)
             for entry in kept:
-                heapq.heappush(heap, entry)
+                heappush(heap, entry)
         return actions
 
     @staticmethod
@@ -470,10 +495,7 @@ class RoutingPolicy:
 
     def next_deadline(self, state: RoutingState, now: float) -> float | None:
         """The earliest time after ``now`` at which a timer falls due or a new offer may become possible."""
-        best = math.inf
-        for heap, _live in state.timer_heaps():
-            if heap:
-                best = min(best, heap[0][0])
+        best = state.next_timer()
         if state.waiting and state.any_free():
             timed = state.timed_queues
             for key in list(state.lanes) if timed else ():
@@ -482,9 +504,12 @@ class RoutingPolicy:
                 c = state.lane_head(key)
                 if c is not None:
                     best = min(best, self._next_change(state, c, now))
-            for until in (state.next_backoff_end(now), state.next_preference_end(now)):
-                if until is not None:
-                    best = min(best, until)
+            until = state.next_backoff_end(now)
+            if until is not None and until < best:
+                best = until
+            until = state.next_preference_end(now)
+            if until is not None and until < best:
+                best = until
         return None if best == math.inf else max(best, now)
 
     @staticmethod

@@ -24,15 +24,23 @@ Heaps are cleaned lazily: an entry whose contact has moved on is dropped when it
 from __future__ import annotations
 
 import heapq
+import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 from router.config.model import Agent, Config, Queue
 from router.lifecycle import AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
-FINISHED_MEMORY = 100_000  # finished contacts remembered, so that their late events are ignored
-_ENDED = frozenset({ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED})
+# heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
+heapify: Final = heapq.heapify
+heappop: Final = heapq.heappop
+heappush: Final = heapq.heappush
+
+FINISHED_MEMORY: Final = 100_000  # finished contacts remembered, so that their late events are ignored
+_ENDED: Final = frozenset({ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED})
 LaneKey = tuple[str, str, int, str]  # (queue, channel, priority, encoded contact-specific requirements)
 
 
@@ -142,7 +150,10 @@ class AgentView:
 
     @property
     def total_load(self) -> int:
-        return sum(self.load.values())
+        total = 0
+        for n in self.load.values():  # a loop: compiled, sum() is a call through the builtins
+            total += n
+        return total
 
     def copy(self, **changes) -> AgentView:
         """A copy with ``changes`` (the load dict is shared: replace it, never change it in place)."""
@@ -203,10 +214,10 @@ class FreeAgents:
             pass  # changed in place: no telling what changed
         elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
             return
-        heapq.heappush(self.heap, (a.total_load, a.idle_since, a.id, a.ver))
+        heappush(self.heap, (a.total_load, a.idle_since, a.id, a.ver))
         if len(self.heap) > 4 * len(self.members) + 64:
             self.heap = [(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
-            heapq.heapify(self.heap)
+            heapify(self.heap)
 
     def discard(self, agent_id: str) -> None:
         self.members.pop(agent_id, None)
@@ -263,7 +274,7 @@ class RoutingState:
         self.timed_queues = frozenset(
             q.name for q in config.queues.values() if q.escalation or self.queue_delays[q.name]
         )
-        self._timers = (
+        self._timers: tuple[tuple[list[Any], Callable[[Any], ContactView | None]], ...] = (
             (self.offer_expiries, self.offer_live),
             (self.wrapup_ends, self.wrapup_live),
             (self.max_waits, self.max_wait_live),
@@ -328,7 +339,7 @@ class RoutingState:
         if c.state == ContactState.QUEUED:
             self.waiting += 1
             if c.preferred_until and not (same is not None and same.preferred_until == c.preferred_until):
-                heapq.heappush(self.preferences, (c.preferred_until, c.id))
+                heappush(self.preferences, (c.preferred_until, c.id))
             if (
                 same is not None
                 and same.seq == c.seq
@@ -341,16 +352,16 @@ class RoutingState:
             if lane is None:
                 lane = self.lanes[key] = []
                 self.queue_lanes.setdefault(c.queue, []).append(key)
-            heapq.heappush(lane, (c.seq, c.id))
+            heappush(lane, (c.seq, c.id))
             queue = self.config.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
-                heapq.heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
+                heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
         elif c.state == ContactState.OFFERED:
             self.last_offered[c.queue] = c.agent
             if not (same is not None and same.offer_id == c.offer_id):
-                heapq.heappush(self.offer_expiries, (c.offer_expires, c.id, c.offer_id))
+                heappush(self.offer_expiries, (c.offer_expires, c.id, c.offer_id))
         elif c.state == ContactState.WRAPUP and not (same is not None and same.wrapup_until == c.wrapup_until):
-            heapq.heappush(self.wrapup_ends, (c.wrapup_until, c.id))
+            heappush(self.wrapup_ends, (c.wrapup_until, c.id))
 
     def version_of(self, contact_id: str) -> int:
         """The version of a contact held (or last seen finishing); -1 if unknown."""
@@ -375,13 +386,34 @@ class RoutingState:
             return None
         return c if queue.max_wait is not None and c.queued_at + queue.max_wait.seconds == entry[0] else None
 
-    def timer_heaps(self):
+    def timer_heaps(self) -> tuple[tuple[list[Any], Callable[[Any], ContactView | None]], ...]:
         """(heap, liveness check) for offer expiries, wrap-up ends and max waits, with dead tops dropped."""
         heaps = self._timers
         for heap, live in heaps:
             while heap and live(heap[0]) is None:
-                heapq.heappop(heap)
+                heappop(heap)
         return heaps
+
+    def next_timer(self) -> float:
+        """When the earliest live timer (offer expiry, wrap-up end, max wait) falls due; inf if none.
+        (What :meth:`timer_heaps` gives, written out: the policy asks after every event.)"""
+        best = math.inf
+        offers = self.offer_expiries
+        while offers and self.offer_live(offers[0]) is None:
+            heappop(offers)
+        if offers:
+            best = offers[0][0]
+        wrapups = self.wrapup_ends
+        while wrapups and self.wrapup_live(wrapups[0]) is None:
+            heappop(wrapups)
+        if wrapups and wrapups[0][0] < best:
+            best = wrapups[0][0]
+        waits = self.max_waits
+        while waits and self.max_wait_live(waits[0]) is None:
+            heappop(waits)
+        if waits and waits[0][0] < best:
+            best = waits[0][0]
+        return best
 
     def drop_contact(self, contact_id: str) -> None:
         """Forget a contact (it ended)."""
@@ -408,7 +440,7 @@ class RoutingState:
             c = self.contacts.get(cid)
             if c is not None and self.is_waiting(c, key, seq):
                 return c
-            heapq.heappop(heap)
+            heappop(heap)
         return None
 
     # -- agents -----------------------------------------------------------------------------------
@@ -431,13 +463,12 @@ class RoutingState:
 
     def _index_agent(self, a: AgentView, spec: AgentSpec, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
-        has_room = self.has_room
         free = False
         for bucket, channels in self._buckets[a.id]:
             room = False
             if available:
                 for ch in channels:
-                    if has_room(a, spec, ch):
+                    if self.has_room(a, spec, ch):
                         room = True
                         break
             if room:
@@ -449,7 +480,7 @@ class RoutingState:
             self.free_ids.discard(a.id)
             return
         if a.backoff_until and (a.id not in self.free_ids or backoff_changed):
-            heapq.heappush(self.backoffs, (a.backoff_until, a.id))
+            heappush(self.backoffs, (a.backoff_until, a.id))
         self.free_ids.add(a.id)
 
     def next_backoff_end(self, now: float) -> float | None:
@@ -459,7 +490,7 @@ class RoutingState:
             until, agent_id = heap[0]
             if until > now and agent_id in self.free_ids and self.agents[agent_id].backoff_until == until:
                 return until
-            heapq.heappop(heap)  # past, or no longer the agent's: never relevant again
+            heappop(heap)  # past, or no longer the agent's: never relevant again
         return None
 
     def next_preference_end(self, now: float) -> float | None:
@@ -470,7 +501,7 @@ class RoutingState:
             c = self.contacts.get(cid)
             if until > now and c is not None and c.state == ContactState.QUEUED and c.preferred_until == until:
                 return until
-            heapq.heappop(heap)
+            heappop(heap)
         return None
 
     def has_room(self, a: AgentView, spec: AgentSpec, channel: str, promised: dict[str, int] | None = None) -> bool:
@@ -485,11 +516,19 @@ class RoutingState:
                 load[ch] = load.get(ch, 0) + n
         if cap <= 0 or load.get(channel, 0) >= cap:
             return False
-        if not any(load.values()):
+        busy = False
+        for n in load.values():
+            if n:
+                busy = True
+                break
+        if not busy:
             return True
         if channel in self.exclusive:
             return False  # an exclusive channel needs an agent with no other work
-        return not any(load.get(ch, 0) for ch in self.exclusive)  # and blocks all other work
+        for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
+            if load.get(ch, 0):
+                return False
+        return True
 
     def any_free(self) -> bool:
         return bool(self.free_ids)

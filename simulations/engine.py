@@ -22,7 +22,7 @@ import heapq
 import math
 import random
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from router.config.model import Config
 from router.lifecycle import AgentState, ContactState
@@ -32,8 +32,19 @@ from simulations.gcpause import paused_gc
 from simulations.lifecycle import SimLifecycle
 from simulations.model import AgentBehaviour, Arrival, RunResult, Shift
 
-ARRIVE, ACCEPT, COMPLETE, ABANDON, AGENT_STATE, SAMPLE, WAKE = range(7)
-MAX_OFFERS = 64  # offers per policy pass
+# heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
+heappop: Final = heapq.heappop
+heappush: Final = heapq.heappush
+
+# Kinds of heap events (arrivals come from their own list). Finals: compiled, a literal final is inlined
+# where a module global is a dict lookup per use.
+ACCEPT: Final = 1
+COMPLETE: Final = 2
+ABANDON: Final = 3
+AGENT_STATE: Final = 4
+SAMPLE: Final = 5
+WAKE: Final = 6
+MAX_OFFERS: Final = 64  # offers per policy pass
 DEFAULT_BEHAVIOUR = AgentBehaviour()  # answer at once, never let an offer expire
 
 
@@ -73,7 +84,7 @@ class Simulation:
 
     def schedule(self, at: float, kind: int, payload: Any) -> None:
         self._seq += 1
-        heapq.heappush(self._events, (at, self._seq, kind, payload))
+        heappush(self._events, (at, self._seq, kind, payload))
 
     def run(self) -> RunResult:
         """Simulate until every contact has finished (or nothing more can happen).
@@ -98,27 +109,30 @@ class Simulation:
         events = self._events
         life = self.life
         payload: Any
+        arrival: Arrival
         while True:
             if taken < total and (not events or arrivals[taken].at <= events[0][0]):
-                payload = arrivals[taken]
-                at, kind = payload.at, ARRIVE
+                arrival = arrivals[taken]
                 taken += 1
+                at = arrival.at
+                self.now = at
+                c = life.arrive(arrival, at)
+                if arrival.patience != math.inf:
+                    self.schedule(at + arrival.patience, ABANDON, c.id)
+                # Lane-local decisions: while no deadline has passed (at < wake), the last pass left nothing
+                # routable, so an arrival can only route in its own lane and a freed agent only in its queues.
+                if at < self._wake_at and self.lane_local:
+                    self._route_contact(at, c)
+                else:
+                    self._route(at)
+                continue
             elif events:
-                at, _, kind, payload = heapq.heappop(events)
+                at, _, kind, payload = heappop(events)
             else:
                 break
             self.now = at
-            # Lane-local decisions: while no deadline has passed (at < wake), the last pass left nothing
-            # routable, so an arrival can only route in its own lane and a freed agent only in its queues.
-            local = at < self._wake_at and self.lane_local
-            if kind == ARRIVE:
-                c = life.arrive(payload, at)
-                if payload.patience != math.inf:
-                    self.schedule(at + payload.patience, ABANDON, c.id)
-                if local:
-                    self._route_contact(at, c)
-                    continue
-            elif kind == ACCEPT:
+            local = at < self._wake_at and self.lane_local  # (see above)
+            if kind == ACCEPT:
                 contact_id, offer_id, handle = payload
                 if life.accept(contact_id, offer_id, at):
                     self.schedule(at + handle, COMPLETE, contact_id)
@@ -203,7 +217,7 @@ class Simulation:
             # Answered at once: no event needed.
             if self.life.offer_answered(offer, now):
                 self._seq += 1
-                heapq.heappush(self._events, (now + handle, self._seq, COMPLETE, offer.contact_id))
+                heappush(self._events, (now + handle, self._seq, COMPLETE, offer.contact_id))
             else:
                 self.life.offer(offer, now)
         else:
