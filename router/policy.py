@@ -118,13 +118,19 @@ TimerAction = ExpireOffer | EndWrapup | Overflow
 
 
 class _Cursor:
-    """Walks one lane in order during a pass without losing entries (they are restored after)."""
+    """Walks one lane in order during a pass without losing entries (they are restored after), with
+    what the lane's contacts share at this level: their queue, its free agents, the offer timeout."""
 
-    __slots__ = ("heap", "key", "passed", "popped")
+    __slots__ = ("bucket", "heap", "key", "passed", "popped", "queue", "timeout")
 
-    def __init__(self, key: LaneKey, heap: list[tuple[int, str]]) -> None:
+    def __init__(
+        self, key: LaneKey, heap: list[tuple[int, str]], queue: Queue, bucket: FreeAgents, timeout: float
+    ) -> None:
         self.key = key
         self.heap = heap
+        self.queue = queue
+        self.bucket = bucket
+        self.timeout = timeout
         self.popped: list[tuple[int, str]] = []
         self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
@@ -168,7 +174,7 @@ class _Eligible:
     queue, meeting the requirements in force, with room on the channel counting what this pass promised
     it. (An object, not a closure: compiled, its check is a direct call.)"""
 
-    __slots__ = ("channel", "now", "promised", "queue", "requirements", "state", "waited")
+    __slots__ = ("channel", "delays", "now", "promised", "queue", "requirements", "state", "waited")
 
     def __init__(
         self,
@@ -181,6 +187,7 @@ class _Eligible:
     ) -> None:
         self.state = state
         self.queue = c.queue
+        self.delays = c.queue in state.timed_queues  # whether any profile delay (or escalation) applies
         self.channel = c.channel
         self.now = now
         self.waited = waited
@@ -189,9 +196,9 @@ class _Eligible:
 
     def check(self, a: AgentView) -> bool:
         spec = self.state.specs[a.id]
-        if a.backoff_until > self.now or spec.queues[self.queue][1] > self.waited:
+        if a.backoff_until > self.now or (self.delays and spec.queues[self.queue][1] > self.waited):
             return False
-        if not meets(spec.agent.skills, self.requirements):
+        if not meets(spec.skills, self.requirements):
             return False
         return self.state.has_room(a, spec, self.channel, self.promised.get(a.id))
 
@@ -206,33 +213,50 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
     """
     heap = bucket.heap
     members = bucket.members
-    popped = []
-    deferred = []
+    popped: list[tuple[int, float, str, int]] = []
+    deferred: list[AgentView] = []
     best = None
     while heap:
-        entry = heappop(heap)
+        entry = heap[0]  # looked at in place: the usual answer, the top, is not popped and pushed back
         a = members.get(entry[2])
         if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
+            heappop(heap)
             continue  # stale for good
-        popped.append(entry)
-        if not eligible.check(a):
-            continue
-        if a.id in promised and any(promised[a.id].values()):
+        if eligible.check(a):
+            if not _promised_count(promised, a.id):
+                best = a
+                break
             deferred.append(a)
-            continue
-        best = a
-        break
+        popped.append(heappop(heap))
     for entry in popped:
         heappush(heap, entry)
-    if deferred:
-        if best is not None:
-            deferred.append(best)
+    if not deferred:
+        return best
+    if best is not None:
+        deferred.append(best)
+    # The least load counting what this pass promised, then the longest idle, then the id (a loop, not
+    # min() with a key: compiled, a key function is a generic call per agent).
+    choice = deferred[0]
+    choice_load = choice.total_load + _promised_count(promised, choice.id)
+    for a in deferred:
+        load = a.total_load + _promised_count(promised, a.id)
+        if load < choice_load or (
+            load == choice_load
+            and (a.idle_since < choice.idle_since or (a.idle_since == choice.idle_since and a.id < choice.id))
+        ):
+            choice, choice_load = a, load
+    return choice
 
-        def extra(a: AgentView) -> int:
-            return sum(promised[a.id].values()) if a.id in promised else 0
 
-        return min(deferred, key=lambda a: (a.total_load + extra(a), a.idle_since, a.id))
-    return best
+def _promised_count(promised: dict[str, dict[str, int]], agent_id: str) -> int:
+    """The offers this pass promised ``agent_id`` so far."""
+    per = promised.get(agent_id)
+    if per is None:
+        return 0
+    total = 0
+    for n in per.values():
+        total += n
+    return total
 
 
 class RoutingPolicy:
@@ -295,14 +319,19 @@ class RoutingPolicy:
         last_offered: dict[str, str] = {}  # queue -> agent offered one of its contacts in this pass
         all_lanes = state.lanes
         free = state.free
+        queues = state.queues
         for level in state.levels:
             cursors: list[_Cursor] = []
             heads: list[ContactView | None] = []
             for key in all_lanes if lanes is None else lanes.get(level, ()):
                 heap = all_lanes.get(key)
-                if not heap or not free.get((key[0], level)):
+                if not heap:
                     continue  # an empty lane has nothing to restore
-                cursor = _Cursor(key, heap)
+                bucket = free.get((key[0], level))
+                if not bucket:
+                    continue
+                queue = queues[key[0]]
+                cursor = _Cursor(key, heap, queue, bucket, self.offer_timeout(state, queue, key[1]))
                 cursors.append(cursor)  # restored after the level even if it yields nothing
                 heads.append(cursor.head(state, taken))
             if len(cursors) == 1:
@@ -310,7 +339,7 @@ class RoutingPolicy:
                 cursor = cursors[0]
                 c: ContactView | None = heads[0]
                 while c is not None:
-                    if not self._take(state, c, cursor, level, now, offers, taken, promised, last_offered):
+                    if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
                         break  # nobody at this level can take this lane's head: the lane's turn ends
                     if len(offers) >= max_offers:
                         break
@@ -328,7 +357,7 @@ class RoutingPolicy:
                     c = cursor.head(state, taken)
                     if c is None:
                         continue
-                    if not self._take(state, c, cursor, level, now, offers, taken, promised, last_offered):
+                    if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
                         continue  # nobody at this level can take this lane's head: the lane's turn ends
                     if len(offers) >= max_offers:
                         break
@@ -347,7 +376,6 @@ class RoutingPolicy:
         state: RoutingState,
         c: ContactView,
         cursor: _Cursor,
-        level: int,
         now: float,
         offers: list[Offer],
         taken: set[str],
@@ -356,19 +384,18 @@ class RoutingPolicy:
     ) -> bool:
         """Offer the lane head ``c`` to the agent the strategy picks, or skip it if it waits for its
         preferred agent. Returns False if neither: the lane's turn at this level ends."""
-        agent, restricted = self._choose(state, c, level, now, promised, last_offered)
+        agent, restricted = self._choose(state, c, cursor, now, promised, last_offered)
         if agent is None:
             if restricted:
                 cursor.skip()  # waits for its preferred agent; the contacts behind it may go
             return restricted
-        queue = state.config.queues[c.queue]
         offers.append(
             Offer(
                 contact_id=c.id,
                 agent_id=agent.id,
                 queue=c.queue,
                 channel=c.channel,
-                expires_at=now + self.offer_timeout(state, queue, c.channel),
+                expires_at=now + cursor.timeout,
                 lane=cursor.key,
                 passed=tuple(cursor.passed),
             )
@@ -385,7 +412,7 @@ class RoutingPolicy:
     @staticmethod
     def effective_priority(state: RoutingState, c: ContactView, now: float) -> float:
         """The contact's priority plus what aging has added."""
-        return c.priority + state.config.queues[c.queue].aging.boost(now - c.enqueued_at)
+        return c.priority + state.queues[c.queue].aging.boost(now - c.enqueued_at)
 
     @staticmethod
     def offer_timeout(state: RoutingState, queue: Queue, channel: str) -> float:
@@ -398,14 +425,15 @@ class RoutingPolicy:
         self,
         state: RoutingState,
         c: ContactView,
-        level: int,
+        cursor: _Cursor,
         now: float,
         promised: dict[str, dict[str, int]],
         last_offered: dict[str, str],
     ) -> tuple[AgentView | None, bool]:
-        """The agent to offer ``c`` to at this level, and whether ``c`` may go only to one agent."""
-        bucket = state.free.get((c.queue, level))
-        queue = state.config.queues[c.queue]
+        """The agent to offer ``c`` (the head of ``cursor``'s lane) to at this level, and whether ``c`` may
+        go only to one agent."""
+        bucket = cursor.bucket
+        queue = cursor.queue
         waited = now - c.enqueued_at
         requirements = queue.requirements_at(waited) if queue.escalation else queue.requirements
         if c.skills:
@@ -447,7 +475,7 @@ class RoutingPolicy:
             specs = state.specs
             return min(
                 candidates,
-                key=lambda a: (-proficiency(specs[a.id].agent.skills, requirements), load(a), a.idle_since, a.id),
+                key=lambda a: (-proficiency(specs[a.id].skills, requirements), load(a), a.idle_since, a.id),
             )
         if strategy == Strategy.LEAST_OCCUPIED:
             specs = state.specs
@@ -488,7 +516,7 @@ class RoutingPolicy:
             return ExpireOffer(contact_id=c.id, agent_id=c.agent, offer_id=c.offer_id)
         if heap is state.wrapup_ends:
             return EndWrapup(contact_id=c.id, agent_id=c.agent)
-        max_wait = state.config.queues[c.queue].max_wait
+        max_wait = state.queues[c.queue].max_wait
         assert max_wait is not None  # armed only for queues with a max wait
         target = max_wait.queue if max_wait.action == MaxWaitAction.OVERFLOW else None
         return Overflow(contact_id=c.id, from_queue=c.queue, to_queue=target)
@@ -515,7 +543,7 @@ class RoutingPolicy:
     @staticmethod
     def _next_change(state: RoutingState, c: ContactView, now: float) -> float:
         """When this waiting contact next escalates or passes a profile delay."""
-        queue = state.config.queues[c.queue]
+        queue = state.queues[c.queue]
         waited = now - c.enqueued_at
         best = math.inf
         for step in queue.escalation:

@@ -176,6 +176,7 @@ class AgentSpec:
     """The static routing facts of an agent, computed once from the config."""
 
     agent: Agent
+    skills: dict[str, int]  # the agent's skills as a plain dict (compiled, a dict's lookups are direct)
     capacity: dict[str, int]  # channel -> capacity (0: doesn't work it)
     total_capacity: int
     queues: dict[str, tuple[int, float]]  # queue -> (profile priority, delay)
@@ -220,7 +221,9 @@ class FreeAgents:
             heapify(self.heap)
 
     def discard(self, agent_id: str) -> None:
-        self.members.pop(agent_id, None)
+        members = self.members
+        if agent_id in members:  # not pop(): compiled, a dict's pop is a generic method call
+            del members[agent_id]
 
 
 def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
@@ -232,7 +235,7 @@ def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
         if not set(q.channels) & set(agent.channels):
             continue
         steps = [q.requirements, *(s.requirements for s in q.escalation)]
-        if any(meets(agent.skills, reqs) for reqs in steps):
+        if any(meets(dict(agent.skills), reqs) for reqs in steps):
             served[q.name] = (1, 0.0)
     return served
 
@@ -242,12 +245,14 @@ class RoutingState:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.queues: dict[str, Queue] = dict(config.queues)  # a plain dict: compiled, its lookups are direct
         self.contacts: dict[str, ContactView] = {}
         self.agents: dict[str, AgentView] = {}
         self.specs: dict[str, AgentSpec] = {}
         for agent in config.agents.values():
             cap = {ch: config.capacity(agent, ch) for ch in config.channels}
-            self.specs[agent.id] = AgentSpec(agent, cap, sum(cap.values()), agent_queues(config, agent))
+            served = agent_queues(config, agent)
+            self.specs[agent.id] = AgentSpec(agent, dict(agent.skills), cap, sum(cap.values()), served)
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
         self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}

@@ -30,16 +30,16 @@ class SimLifecycle:
         self.last_agent: dict[str, str] = {}  # customer -> agent who served them last
         self._seq = 0
         self._offers = 0
-        self._busy_since: dict[str, float] = {}
-        self._staffed_since: dict[str, float] = {}
+        self._times: dict[str, _AgentTime] = {}
         for agent_id in state.agents:
             result.agent_busy[agent_id] = 0.0
             result.agent_staffed[agent_id] = 0.0
+            self._times[agent_id] = _AgentTime()
 
     # -- contacts (enqueue.lua, offer.lua, accept.lua, complete.lua, end_wrapup.lua, abandon.lua) ------
 
     def arrive(self, a: Arrival, now: float) -> ContactView:
-        queue = self.state.config.queues[a.queue]
+        queue = self.state.queues[a.queue]
         self._seq += 1
         preferred, until = "", 0.0
         if a.customer and queue.last_agent > 0 and a.customer in self.last_agent:
@@ -118,7 +118,7 @@ class SimLifecycle:
     def complete(self, contact_id: str, now: float) -> str:
         """Returns the agent if it has room again (no wrap-up), else ''."""
         c = self.state.contacts[contact_id]
-        queue = self.state.config.queues[c.queue]
+        queue = self.state.queues[c.queue]
         self._finished(contact_id).ended = now
         if c.customer:
             self.last_agent[c.customer] = c.agent
@@ -174,7 +174,7 @@ class SimLifecycle:
 
     def overflow(self, action: Overflow, now: float) -> None:
         c = self.state.contacts[action.contact_id]
-        max_wait = self.state.config.queues[c.queue].max_wait
+        max_wait = self.state.queues[c.queue].max_wait
         if max_wait is not None and max_wait.action == MaxWaitAction.OVERFLOW and action.to_queue:
             c.queue, c.queued_at = action.to_queue, now
             self._move(c, ContactEvent.OVERFLOW)
@@ -198,20 +198,27 @@ class SimLifecycle:
 
     def close(self, now: float) -> None:
         """End of the run: close open staffed and busy periods, and hand over the records."""
-        for agent_id, since in self._staffed_since.items():
-            self.result.agent_staffed[agent_id] += self._within_horizon(since, now)
-        for agent_id, since in self._busy_since.items():
-            self.result.agent_busy[agent_id] += self._within_horizon(since, now)
-        self._staffed_since.clear()
-        self._busy_since.clear()
-        self.result.records = self.all_records
+        result = self.result
+        for agent_id, t in self._times.items():
+            if t.staffed_since >= 0.0:
+                t.staffed += self._within_horizon(t.staffed_since, now)
+                t.staffed_since = -1.0
+            if t.busy_since >= 0.0:
+                t.busy += self._within_horizon(t.busy_since, now)
+                t.busy_since = -1.0
+            result.agent_staffed[agent_id] = t.staffed
+            result.agent_busy[agent_id] = t.busy
+        result.records = self.all_records
 
     # -- helpers -------------------------------------------------------------------------------------
 
     def _finished(self, contact_id: str) -> ContactRecord:
         """The record of a contact that has just finished, no longer kept by id."""
         del self.handles[contact_id]
-        return self.records.pop(contact_id)
+        records = self.records
+        record = records[contact_id]
+        del records[contact_id]  # not pop(): compiled, a dict's pop is a generic method call
+        return record
 
     def _move(self, c: ContactView, event: ContactEvent, start: ContactState | None = None) -> None:
         """Move ``c`` by ``event`` from its state (or from ``start``, passed through in the same instant)."""
@@ -235,22 +242,33 @@ class SimLifecycle:
     def _account(self, a: AgentView, now: float) -> None:
         """Open or close the agent's busy period (holding work) and staffed period (available or holding
         work: an agent finishing a call after its shift is still at work), counted within the horizon."""
-        aid = a.id
+        t = self._times[a.id]
         busy = bool(a.load)
-        staffed = busy or a.state == AgentState.AVAILABLE
-        since = self._busy_since
         if busy:
-            if aid not in since:
-                since[aid] = now
-        elif aid in since:
-            self.result.agent_busy[aid] += self._within_horizon(since.pop(aid), now)
-        since = self._staffed_since
-        if staffed:
-            if aid not in since:
-                since[aid] = now
-        elif aid in since:
-            self.result.agent_staffed[aid] += self._within_horizon(since.pop(aid), now)
+            if t.busy_since < 0.0:
+                t.busy_since = now
+        elif t.busy_since >= 0.0:
+            t.busy += self._within_horizon(t.busy_since, now)
+            t.busy_since = -1.0
+        if busy or a.state == AgentState.AVAILABLE:
+            if t.staffed_since < 0.0:
+                t.staffed_since = now
+        elif t.staffed_since >= 0.0:
+            t.staffed += self._within_horizon(t.staffed_since, now)
+            t.staffed_since = -1.0
 
     def _within_horizon(self, start: float, end: float) -> float:
         horizon = self.result.horizon
         return max(0.0, min(end, horizon) - min(start, horizon))
+
+
+class _AgentTime:
+    """One agent's busy and staffed time so far, and since when the open periods run (-1: none open)."""
+
+    __slots__ = ("busy", "busy_since", "staffed", "staffed_since")
+
+    def __init__(self) -> None:
+        self.busy = 0.0
+        self.busy_since = -1.0
+        self.staffed = 0.0
+        self.staffed_since = -1.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MIN_LEVEL = 1
@@ -28,7 +28,7 @@ def _requirement(skill: str, min_level: int) -> SkillRequirement:
 Requirements = tuple[SkillRequirement, ...]
 
 
-def meets(skills: Mapping[str, int], requirements: Iterable[SkillRequirement]) -> bool:
+def meets(skills: dict[str, int], requirements: Requirements) -> bool:
     """Whether an agent with ``skills`` (skill -> level) may take a contact needing ``requirements``."""
     for req in requirements:  # noqa: SIM110 (a loop: all() over a generator costs more, per agent looked at)
         if skills.get(req.skill, 0) < req.min_level:
@@ -36,7 +36,7 @@ def meets(skills: Mapping[str, int], requirements: Iterable[SkillRequirement]) -
     return True
 
 
-def proficiency(skills: Mapping[str, int], requirements: Iterable[SkillRequirement]) -> float:
+def proficiency(skills: dict[str, int], requirements: Requirements) -> float:
     """How well ``skills`` cover ``requirements``: the mean level over the required skills.
 
     Used by the most-skilled strategy. With no requirement every agent scores 0 and ties are
