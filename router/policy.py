@@ -39,7 +39,6 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -115,6 +114,9 @@ class Overflow:
 
 
 TimerAction = ExpireOffer | EndWrapup | Overflow
+
+
+_NO_LANES: Final[list[LaneKey]] = []  # read only
 
 
 class _Cursor:
@@ -290,8 +292,11 @@ class RoutingPolicy:
         """
         if not state.any_free():
             return []
-        keys = (c.lane_key(),)
-        return self._pass(state, now, dict.fromkeys(state.levels, keys), max_offers)
+        keys = [c.lane_key()]
+        lanes = {}
+        for level in state.levels:
+            lanes[level] = keys
+        return self._pass(state, now, lanes, max_offers)
 
     def offers_for_agent(self, state: RoutingState, agent_id: str, now: float, *, max_offers: int = 64) -> list[Offer]:
         """The offers that ``agent_id`` gaining room (a contact ended, it came back) made possible: a pass
@@ -310,7 +315,7 @@ class RoutingPolicy:
         return self._pass(state, now, lanes, max_offers)
 
     def _pass(
-        self, state: RoutingState, now: float, lanes: Mapping[int, Sequence[LaneKey]] | None, max_offers: int
+        self, state: RoutingState, now: float, lanes: dict[int, list[LaneKey]] | None, max_offers: int
     ) -> list[Offer]:
         """One decision pass, level by level, over every lane (``lanes`` None) or the lanes given per level."""
         offers: list[Offer] = []
@@ -323,7 +328,7 @@ class RoutingPolicy:
         for level in state.levels:
             cursors: list[_Cursor] = []
             heads: list[ContactView | None] = []
-            for key in all_lanes if lanes is None else lanes.get(level, ()):
+            for key in all_lanes if lanes is None else lanes.get(level, _NO_LANES):
                 heap = all_lanes.get(key)
                 if not heap:
                     continue  # an empty lane has nothing to restore

@@ -41,6 +41,7 @@ heappush: Final = heapq.heappush
 
 FINISHED_MEMORY: Final = 100_000  # finished contacts remembered, so that their late events are ignored
 _ENDED: Final = frozenset({ContactState.DONE, ContactState.ABANDONED, ContactState.OVERFLOWED})
+_NOTHING_PROMISED: Final[dict[str, int]] = {}  # read only
 LaneKey = tuple[str, str, int, str]  # (queue, channel, priority, encoded contact-specific requirements)
 
 
@@ -512,14 +513,15 @@ class RoutingState:
     def has_room(self, a: AgentView, spec: AgentSpec, channel: str, promised: dict[str, int] | None = None) -> bool:
         """Whether ``a`` can hold one more contact of ``channel``, counting what this pass ``promised`` it."""
         cap = spec.capacity.get(channel, 0)
+        if cap <= 0:
+            return False
         load = a.load
-        if not load and not promised:
-            return cap > 0
-        if promised:
-            load = dict(load)
-            for ch, n in promised.items():
-                load[ch] = load.get(ch, 0) + n
-        if cap <= 0 or load.get(channel, 0) >= cap:
+        if not promised:
+            if not load:
+                return True
+            promised = _NOTHING_PROMISED
+        # Counted in place, not on a merged copy: this runs for every agent looked at.
+        if load.get(channel, 0) + promised.get(channel, 0) >= cap:
             return False
         busy = False
         for n in load.values():
@@ -527,11 +529,16 @@ class RoutingState:
                 busy = True
                 break
         if not busy:
+            for n in promised.values():
+                if n:
+                    busy = True
+                    break
+        if not busy:
             return True
         if channel in self.exclusive:
             return False  # an exclusive channel needs an agent with no other work
         for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
-            if load.get(ch, 0):
+            if load.get(ch, 0) + promised.get(ch, 0):
                 return False
         return True
 

@@ -65,7 +65,7 @@ class Simulation:
         lane_local: bool = True,
     ) -> None:
         self.config = config
-        self.arrivals = sorted(arrivals, key=lambda a: a.at)
+        self.arrivals = _in_time_order(list(arrivals))
         self.shifts = shifts
         self.behaviour = behaviour
         self.seed = seed
@@ -239,6 +239,14 @@ class Simulation:
         self.result.queue_length.extend((now, q, n) for q, n in counts.items())
         if now + self.sample_every <= self.horizon:
             self.schedule(now + self.sample_every, SAMPLE, None)
+
+
+def _in_time_order(arrivals: list[Arrival]) -> list[Arrival]:
+    """``arrivals`` sorted by time (stable), as given when they already are (generators give them so)."""
+    for i in range(1, len(arrivals)):
+        if arrivals[i].at < arrivals[i - 1].at:
+            return sorted(arrivals, key=lambda a: a.at)
+    return arrivals
 
 
 def simulate(config: Config, arrivals: Iterable[Arrival], shifts: Sequence[Shift], **options) -> RunResult:

@@ -15,7 +15,7 @@ from router.config import loads
 from router.config.model import Config
 from simulations.engine import simulate
 from simulations.gcpause import paused_gc
-from simulations.model import Arrival, Shift
+from simulations.model import Arrival, Shift, arrivals_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +54,7 @@ class MMc:
         else:
             patience = [math.inf] * contacts
         with paused_gc():
-            return [
-                Arrival(at=at, id=f"c{i}", queue="q", channel="voice", handle=handle, patience=waits)
-                for i, (at, handle, waits) in enumerate(zip(times, handles, patience, strict=True))
-            ]
+            return arrivals_of(times, handles, patience, queue="q", channel="voice", prefix="c")
 
     def shifts(self) -> list[Shift]:
         return [Shift(agent=f"a{i:04d}", start=0.0, end=math.inf) for i in range(self.agents)]

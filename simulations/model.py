@@ -58,6 +58,27 @@ class Arrival:
         return by_fields(self)
 
 
+def arrivals_of(
+    times: list[float], handles: list[float], patience: list[float], *, queue: str, channel: str, prefix: str
+) -> list[Arrival]:
+    """Arrivals at ``times`` with these handle times and patience (columns of equal length), all in one
+    queue and channel, with ids ``prefix`` + their index. (Here, compiled: a million in a fraction of a
+    second, where an interpreted loop takes seconds.)"""
+    out = []
+    for i in range(len(times)):
+        out.append(
+            Arrival(
+                at=times[i],
+                id=f"{prefix}{i}",
+                queue=queue,
+                channel=channel,
+                handle=handles[i],
+                patience=patience[i],
+            )
+        )
+    return out
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Break:
     start: float
