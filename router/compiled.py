@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "build" / "mypyc" / "sources.json"  # source path (relative to ROOT) -> SHA-256 when compiled
+SHARED = RECORD.parent / "lib"  # the library the compiled modules share (on sys.path through a .pth file)
 
 MODULES = (
     "skills.model",
@@ -54,6 +55,7 @@ def status() -> dict[str, str]:
         recorded = json.loads(RECORD.read_text())
     except (OSError, ValueError):
         recorded = {}
+    ours = _shared_library_is_ours()
     result = {}
     for module in MODULES:
         if not extensions_of(module):
@@ -61,8 +63,21 @@ def status() -> dict[str, str]:
             continue
         source = source_of(module)
         fresh = recorded.get(str(source.relative_to(ROOT))) == digest(source)
-        result[module] = "compiled" if fresh else "stale"
+        result[module] = "compiled" if fresh and ours else "stale"
     return result
+
+
+def _shared_library_is_ours() -> bool:
+    """Whether the library the compiled modules share is found on sys.path in this tree's build.
+
+    The modules' code is in that library, under a name made from the module list, the same in every
+    checkout: a venv whose .pth names another checkout's build would run that checkout's code here.
+    """
+    libraries = sorted(SHARED.glob("*__mypyc.*"))
+    if not libraries:
+        return False
+    spec = importlib.util.find_spec(libraries[0].name.split(".")[0])
+    return spec is not None and spec.origin is not None and Path(spec.origin).resolve() == libraries[0].resolve()
 
 
 def loaded_from(module: str) -> str:
@@ -75,7 +90,8 @@ def loaded_from(module: str) -> str:
 
 def stale_message(modules: list[str]) -> str:
     return (
-        f"compiled module(s) {', '.join(modules)} were built from older sources: run `scripts/bootstrap.sh` "
+        f"compiled module(s) {', '.join(modules)} were built from older sources (or Python finds another "
+        "checkout's build first): run `scripts/bootstrap.sh` "
         "(or `.venv/bin/python scripts/compile.py`) to rebuild them, or `scripts/compile.py --pure` to remove "
         "the compiled build and run pure Python"
     )

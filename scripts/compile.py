@@ -13,6 +13,7 @@ their sources, and the SHA-256 of each source compiled is recorded in ``build/my
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -25,11 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from router.compiled import MODULES, RECORD, digest, extensions_of, source_of, status  # noqa: E402
+from router.compiled import MODULES, RECORD, SHARED, digest, extensions_of, source_of, status  # noqa: E402
 
-# The compiled modules share one library, a top-level module named <hash>__mypyc. It is moved here, and
-# a .pth file in the venv's site-packages puts this folder on sys.path, so it imports from any directory.
-SHARED = RECORD.parent / "lib"
+# The compiled modules share one library, a top-level module named <hash>__mypyc. It is moved to SHARED,
+# and a .pth file in the venv's site-packages puts that folder on sys.path, so it imports from any directory.
 
 
 def say(message: str) -> None:
@@ -80,6 +80,9 @@ def build() -> int:
         path.rename(SHARED / path.name)
     pth = Path(site.getsitepackages()[0]) / "omniroute-mypyc.pth"
     pth.write_text(f"{SHARED}\n")
+    if str(SHARED) not in sys.path:  # this process read the .pth before: the check below needs it too
+        sys.path.insert(0, str(SHARED))
+        importlib.invalidate_caches()
     RECORD.write_text(json.dumps({s: digest(ROOT / s) for s in sources}, indent=1) + "\n")
     bad = {m: s for m, s in status().items() if s != "compiled"}
     if bad:

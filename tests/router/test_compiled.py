@@ -39,3 +39,15 @@ def test_a_changed_source_makes_its_build_stale(tmp_path, monkeypatch):
     assert states["router.policy"] == "stale"
     assert states["router.state"] == "compiled"
     assert "router.policy" in compiled.stale_message(["router.policy"])
+
+
+def test_another_checkouts_shared_library_first_on_the_path_makes_the_build_stale(tmp_path, monkeypatch):
+    # The compiled modules' code lives in one shared library whose name is the same in every checkout: a
+    # venv whose .pth names another checkout's build would run that code here. (The file is only located.)
+    library = next(compiled.SHARED.glob("*__mypyc.*"))
+    (tmp_path / library.name).write_bytes(b"another checkout's build")
+    monkeypatch.delitem(sys.modules, library.name.split(".")[0], raising=False)  # as in a fresh interpreter
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert compiled.status() == dict.fromkeys(compiled.MODULES, "stale")
+    monkeypatch.undo()
+    assert compiled.status() == dict.fromkeys(compiled.MODULES, "compiled")
