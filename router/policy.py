@@ -213,8 +213,12 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
     promised offers earlier in the same pass are weighed against it at the end. Entries popped are
     pushed back; stale ones (see :class:`~router.state.FreeAgents`) are dropped for good.
     """
-    heap = bucket.heap
     members = bucket.members
+    if len(members) == 1:
+        # One free agent (often so when agents are busy): no order to walk; its heap entries can wait.
+        for only in members.values():
+            return only if eligible.check(only) else None
+    heap = bucket.heap
     popped: list[tuple[int, float, str, int]] = []
     deferred: list[AgentView] = []
     best = None
