@@ -425,7 +425,7 @@ class RoutingPolicy:
 
     @staticmethod
     def offer_timeout(state: RoutingState, queue: Queue, channel: str) -> float:
-        ch = state.config.channels.get(channel)
+        ch = state.channels.get(channel)
         if ch is not None and ch.offer_timeout is not None:
             return ch.offer_timeout
         return queue.offer_timeout

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from router.config.model import Agent, Config, Queue
+from router.config.model import Agent, Channel, Config, Queue
 from router.lifecycle import AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
@@ -246,7 +246,9 @@ class RoutingState:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.queues: dict[str, Queue] = dict(config.queues)  # a plain dict: compiled, its lookups are direct
+        # Plain dicts of the config's mappings: compiled, a dict's lookups are direct, a Mapping's generic calls.
+        self.queues: dict[str, Queue] = dict(config.queues)
+        self.channels: dict[str, Channel] = dict(config.channels)
         self.contacts: dict[str, ContactView] = {}
         self.agents: dict[str, AgentView] = {}
         self.specs: dict[str, AgentSpec] = {}
@@ -304,7 +306,7 @@ class RoutingState:
         old = self.contacts.get(c.id)
         if old is not None and old.ver > c.ver:
             return
-        if old is None and self.finished.get(c.id, -1) >= c.ver:
+        if old is None and c.id in self.finished and self.finished[c.id] >= c.ver:
             return  # a late event of a contact that has finished
         if old is not None and old.state == ContactState.QUEUED:
             self.waiting -= 1
@@ -359,7 +361,7 @@ class RoutingState:
                 lane = self.lanes[key] = []
                 self.queue_lanes.setdefault(c.queue, []).append(key)
             heappush(lane, (c.seq, c.id))
-            queue = self.config.queues.get(c.queue)
+            queue = self.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
                 heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
         elif c.state == ContactState.OFFERED:
@@ -387,7 +389,7 @@ class RoutingState:
 
     def max_wait_live(self, entry: tuple[float, str, str]) -> ContactView | None:
         c = self.contacts.get(entry[1])
-        queue = self.config.queues.get(entry[2])
+        queue = self.queues.get(entry[2])
         if c is None or c.state != ContactState.QUEUED or c.queue != entry[2] or queue is None:
             return None
         return c if queue.max_wait is not None and c.queued_at + queue.max_wait.seconds == entry[0] else None
@@ -546,4 +548,4 @@ class RoutingState:
         return bool(self.free_ids)
 
     def queue(self, name: str) -> Queue:
-        return self.config.queues[name]
+        return self.queues[name]
