@@ -60,6 +60,7 @@ from router.events import Event, EventType
 from router.gateway import agents, connectors, supervisors, today, webchat
 from router.gateway.board import Board
 from router.gateway.config import GatewayConfig
+from router.gateway.keepalive import Keepalive, KeptAlive
 from router.gateway.metrics import Metrics
 from router.gateway.peer import Peer
 from router.gateway.protocol import (
@@ -161,6 +162,7 @@ class Gateway:
         self.contacts_today = today.TodaysContacts()
         self.kpis_stale = False  # a survey or a completion since: recompute within 2 s, not 30
         self.server: Server | None = None
+        self.keepalive = Keepalive(self.settings.heartbeat)  # pings every connection each heartbeat
         self.started = 0.0
         self._tasks: list[asyncio.Task] = []
         self._frozen_at = 0  # open connections at the last gc.freeze()
@@ -203,8 +205,8 @@ class Gateway:
             ssl=tls,
             max_size=16 * s.max_message,  # past this the library closes the socket (1009)
             compression=None,  # 15 KiB instead of 47 KiB per connection; messages are small
-            ping_interval=s.heartbeat,
-            ping_timeout=s.heartbeat,
+            ping_interval=None,  # one task pings them all (keepalive.py), not a task per connection
+            create_connection=KeptAlive,
             close_timeout=s.heartbeat,
             logger=log.getChild("ws"),
         ) as server:
@@ -213,6 +215,7 @@ class Gateway:
                 asyncio.create_task(self._follow_events(events_from), name="gateway-events"),
                 asyncio.create_task(self._follow_chat(chat_from), name="gateway-chat"),
                 asyncio.create_task(self._ticker(), name="gateway-ticker"),
+                asyncio.create_task(self.keepalive.run(), name="gateway-keepalive"),
             ]
             log.info("gateway %s listening on %s:%d", self.id, s.host, self.port)
             gc.freeze()  # the configuration and everything made at startup: full collections skip them
@@ -265,6 +268,7 @@ class Gateway:
         commands = ENDPOINTS[path]
         endpoint = path.rsplit("/", 1)[1]
         peer = Peer(ws, endpoint, self.limiter)
+        self.keepalive.add(ws)
         self.metrics.connections.labels(endpoint).inc()
         try:
             async for frame in ws:
