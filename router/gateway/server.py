@@ -369,7 +369,10 @@ class Gateway:
         wanted = [
             e.contact["id"]
             for e in events
-            if e.type == EventType.CONTACT_OFFERED and e.contact and e.contact.get("agent") in self.agents
+            if e.type == EventType.CONTACT_OFFERED
+            and e.contact
+            and e.contact.get("agent") in self.agents
+            and e.contact.get("messages") != "0"  # none to read (enqueue.lua, chat_message.lua)
         ]
         self._transcripts = {}
         if wanted:
