@@ -18,7 +18,8 @@ sends queue positions to waiting customers, statistics to supervisors, refreshes
 this process's heartbeat key and the saved timeline position, and looks after agent sessions: a
 session whose process stopped beating is closed (its offers revoked at once), and a session
 disconnected for longer than the grace period ends (the agent goes offline and its open contacts go
-back to their queues, in their place).
+back to their queues, in their place). One more task pings every connection once per ``gateway.heartbeat``
+(a slice every 50 ms) and closes those whose pong does not come within another (:mod:`router.gateway.keepalive`).
 """
 
 from __future__ import annotations
