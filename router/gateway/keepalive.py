@@ -30,7 +30,8 @@ STEP = 0.05  # seconds between slots: at 10,000 connections and a 10 s heartbeat
 
 class KeptAlive(ServerConnection):
     """A server connection that :class:`Keepalive` pings (``serve(..., ping_interval=None,
-    create_connection=KeptAlive)``): it answers to its pong without a future or a task per ping."""
+    create_connection=KeptAlive)``): it answers to its pong without a future or a task per ping, and
+    writes small messages at once (:meth:`send_at_once`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -44,6 +45,23 @@ class KeptAlive(ServerConnection):
         self.keepalive_ping, self.keepalive_sent = payload, self.loop.time()
         self.protocol.send_ping(payload)
         self.send_data()
+
+    def send_at_once(self, text: str) -> bool:
+        """Write a text message now, as :meth:`send` would, when nothing stands in the way: the connection
+        open, no fragmented message being sent, the write buffer not full. False: call :meth:`send`.
+
+        :meth:`send` goes through an async context manager and a flow-control wait for every message,
+        a few microseconds of Python each, for the offers and replies of every contact.
+        """
+        if self.protocol.state is not State.OPEN or self.send_in_progress is not None or self.paused:
+            return False
+        self.protocol.send_text(text.encode())
+        try:
+            self.send_data()
+        except Exception as exc:  # as send() does: the connection is done for
+            self.set_connection_exc(exc)
+            self.transport.abort()
+        return True
 
     def fail_keepalive(self) -> None:
         """Close the connection as websockets does when a keepalive pong is late."""
