@@ -165,6 +165,7 @@ class Gateway:
         self.server: Server | None = None
         self.keepalive = Keepalive(self.settings.heartbeat)  # pings every connection each heartbeat
         self.started = 0.0
+        self.open_connections = 0  # websocket connections open here
         self._tasks: list[asyncio.Task] = []
         self._frozen_at = 0  # open connections at the last gc.freeze()
         self._next_freeze = 0.0  # when _manage_gc next freezes
@@ -271,12 +272,14 @@ class Gateway:
         peer = Peer(ws, endpoint, self.limiter)
         self.keepalive.add(ws)
         self.metrics.connections.labels(endpoint).inc()
+        self.open_connections += 1
         try:
             async for frame in ws:
                 await self._frame(peer, frame, commands)
         except ConnectionClosed:
             pass
         finally:
+            self.open_connections -= 1
             self.metrics.connections.labels(endpoint).dec()
             self.limiter.forget(peer.key)
             try:
@@ -590,7 +593,7 @@ class Gateway:
         collection (a pause of a few hundred ms at 10,000 connections), or an unfreeze when half the
         connections are gone.
         """
-        open_now = len(self.server.connections) if self.server is not None else 0
+        open_now = self.open_connections  # (len(server.connections) builds a set of them all)
         if now >= self._next_collect or open_now < self._frozen_at / 2:
             gc.unfreeze()
             gc.collect()
