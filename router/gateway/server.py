@@ -107,6 +107,7 @@ REFUSALS = {
 }
 PURGE_EVERY = 3600.0  # seconds between checks that today's retention purge has run
 KPI_EVERY = 30.0  # seconds between recomputations of today's CSAT and FCR
+KPI_SOON = 2.0  # seconds: this soon after a survey or a completion
 FREEZE_EVERY = 1.0  # seconds between gc.freeze() calls (_manage_gc)
 COLLECT_EVERY = 3600.0  # seconds between full collections of everything (_manage_gc)
 DEFAULT_HANDLE_TIME = 300.0  # seconds, until the queue's own completions give an average
@@ -553,18 +554,14 @@ class Gateway:
     async def _ticker(self) -> None:
         s = self.settings
         next_stats = next_kpis = next_purge = 0.0
-        kpi_gap = 2.0  # seconds: recompute today's KPIs this soon after a survey or completion
         while True:
             now = self.clock()
             try:
                 await self.state.beat(self.id, 3 * s.heartbeat)
                 await agents.look_after_sessions(self, now)
-                if now >= next_kpis or (self.kpis_stale and now >= next_kpis - KPI_EVERY + kpi_gap):
+                if now >= next_kpis or (self.kpis_stale and now >= next_kpis - KPI_EVERY + KPI_SOON):
                     next_kpis, self.kpis_stale = now + KPI_EVERY, False
-                    started = time.perf_counter()
-                    self.today = await today.todays_kpis(self, now)
-                    # O(contacts today): under load at most 2% of the time (later in the day, less often)
-                    kpi_gap = min(KPI_EVERY, max(2.0, 50 * (time.perf_counter() - started)))
+                    self.today = await today.todays_kpis(self, now)  # kept up to date: one read (surveys)
                     self.metrics.update_today(self.today)
                 if now >= next_purge:
                     next_purge = now + PURGE_EVERY
