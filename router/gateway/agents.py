@@ -250,8 +250,10 @@ async def contact_detail(
     transcript: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the agent desktop shows of a contact: channel, queue, wait, attributes, customer, transcript
-    (read from Redis unless given)."""
+    (read from Redis unless given, or unless the contact's ``messages`` says it has none)."""
     c = fields if fields is not None else await gw.store.contact(contact_id)
+    if transcript is None and c.get("messages") == "0":
+        transcript = []
     now = gw.clock()
     try:
         attrs = json.loads(c.get("attrs") or "{}")

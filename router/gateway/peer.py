@@ -9,6 +9,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from router.gateway.keepalive import KeptAlive
 from router.gateway.protocol import ErrorCode, error, message
 from router.gateway.ratelimit import MovingWindows
 
@@ -32,8 +33,11 @@ class Peer:
         return self._limiter.hit(self.key)
 
     async def send(self, text: str) -> bool:
+        ws = self.ws
+        if isinstance(ws, KeptAlive) and ws.send_at_once(text):
+            return True
         try:
-            await self.ws.send(text)
+            await ws.send(text)
         except ConnectionClosed:
             return False
         return True

@@ -18,7 +18,8 @@ sends queue positions to waiting customers, statistics to supervisors, refreshes
 this process's heartbeat key and the saved timeline position, and looks after agent sessions: a
 session whose process stopped beating is closed (its offers revoked at once), and a session
 disconnected for longer than the grace period ends (the agent goes offline and its open contacts go
-back to their queues, in their place).
+back to their queues, in their place). One more task pings every connection once per ``gateway.heartbeat``
+(a slice every 50 ms) and closes those whose pong does not come within another (:mod:`router.gateway.keepalive`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from router.events import Event, EventType
 from router.gateway import agents, connectors, supervisors, today, webchat
 from router.gateway.board import Board
 from router.gateway.config import GatewayConfig
+from router.gateway.keepalive import Keepalive, KeptAlive
 from router.gateway.metrics import Metrics
 from router.gateway.peer import Peer
 from router.gateway.protocol import (
@@ -105,6 +107,7 @@ REFUSALS = {
 }
 PURGE_EVERY = 3600.0  # seconds between checks that today's retention purge has run
 KPI_EVERY = 30.0  # seconds between recomputations of today's CSAT and FCR
+KPI_SOON = 2.0  # seconds: this soon after a survey or a completion
 FREEZE_EVERY = 1.0  # seconds between gc.freeze() calls (_manage_gc)
 COLLECT_EVERY = 3600.0  # seconds between full collections of everything (_manage_gc)
 DEFAULT_HANDLE_TIME = 300.0  # seconds, until the queue's own completions give an average
@@ -161,7 +164,9 @@ class Gateway:
         self.contacts_today = today.TodaysContacts()
         self.kpis_stale = False  # a survey or a completion since: recompute within 2 s, not 30
         self.server: Server | None = None
+        self.keepalive = Keepalive(self.settings.heartbeat)  # pings every connection each heartbeat
         self.started = 0.0
+        self.open_connections = 0  # websocket connections open here
         self._tasks: list[asyncio.Task] = []
         self._frozen_at = 0  # open connections at the last gc.freeze()
         self._next_freeze = 0.0  # when _manage_gc next freezes
@@ -203,8 +208,8 @@ class Gateway:
             ssl=tls,
             max_size=16 * s.max_message,  # past this the library closes the socket (1009)
             compression=None,  # 15 KiB instead of 47 KiB per connection; messages are small
-            ping_interval=s.heartbeat,
-            ping_timeout=s.heartbeat,
+            ping_interval=None,  # one task pings them all (keepalive.py), not a task per connection
+            create_connection=KeptAlive,
             close_timeout=s.heartbeat,
             logger=log.getChild("ws"),
         ) as server:
@@ -213,6 +218,7 @@ class Gateway:
                 asyncio.create_task(self._follow_events(events_from), name="gateway-events"),
                 asyncio.create_task(self._follow_chat(chat_from), name="gateway-chat"),
                 asyncio.create_task(self._ticker(), name="gateway-ticker"),
+                asyncio.create_task(self.keepalive.run(), name="gateway-keepalive"),
             ]
             log.info("gateway %s listening on %s:%d", self.id, s.host, self.port)
             gc.freeze()  # the configuration and everything made at startup: full collections skip them
@@ -265,13 +271,16 @@ class Gateway:
         commands = ENDPOINTS[path]
         endpoint = path.rsplit("/", 1)[1]
         peer = Peer(ws, endpoint, self.limiter)
+        self.keepalive.add(ws)
         self.metrics.connections.labels(endpoint).inc()
+        self.open_connections += 1
         try:
             async for frame in ws:
                 await self._frame(peer, frame, commands)
         except ConnectionClosed:
             pass
         finally:
+            self.open_connections -= 1
             self.metrics.connections.labels(endpoint).dec()
             self.limiter.forget(peer.key)
             try:
@@ -365,7 +374,10 @@ class Gateway:
         wanted = [
             e.contact["id"]
             for e in events
-            if e.type == EventType.CONTACT_OFFERED and e.contact and e.contact.get("agent") in self.agents
+            if e.type == EventType.CONTACT_OFFERED
+            and e.contact
+            and e.contact.get("agent") in self.agents
+            and e.contact.get("messages") != "0"  # none to read (enqueue.lua, chat_message.lua)
         ]
         self._transcripts = {}
         if wanted:
@@ -542,18 +554,14 @@ class Gateway:
     async def _ticker(self) -> None:
         s = self.settings
         next_stats = next_kpis = next_purge = 0.0
-        kpi_gap = 2.0  # seconds: recompute today's KPIs this soon after a survey or completion
         while True:
             now = self.clock()
             try:
                 await self.state.beat(self.id, 3 * s.heartbeat)
                 await agents.look_after_sessions(self, now)
-                if now >= next_kpis or (self.kpis_stale and now >= next_kpis - KPI_EVERY + kpi_gap):
+                if now >= next_kpis or (self.kpis_stale and now >= next_kpis - KPI_EVERY + KPI_SOON):
                     next_kpis, self.kpis_stale = now + KPI_EVERY, False
-                    started = time.perf_counter()
-                    self.today = await today.todays_kpis(self, now)
-                    # O(contacts today): under load at most 2% of the time (later in the day, less often)
-                    kpi_gap = min(KPI_EVERY, max(2.0, 50 * (time.perf_counter() - started)))
+                    self.today = await today.todays_kpis(self, now)  # kept up to date: one read (surveys)
                     self.metrics.update_today(self.today)
                 if now >= next_purge:
                     next_purge = now + PURGE_EVERY
@@ -582,7 +590,7 @@ class Gateway:
         collection (a pause of a few hundred ms at 10,000 connections), or an unfreeze when half the
         connections are gone.
         """
-        open_now = len(self.server.connections) if self.server is not None else 0
+        open_now = self.open_connections  # (len(server.connections) builds a set of them all)
         if now >= self._next_collect or open_now < self._frozen_at / 2:
             gc.unfreeze()
             gc.collect()

@@ -174,3 +174,25 @@ async def test_a_silent_peer_is_found_dead_by_heartbeat(redis_url: str, tenant: 
         ana.ws.transport.pause_reading()  # the desktop froze: no pong to the server's pings
         await _until(lambda: _agent_state(s, "a1"), ("away", "disconnected"), timeout=6)
         assert (await s.store.contact(contact))["state"] == "queued"  # its offer was revoked, in place
+
+
+async def test_a_frozen_agent_loses_its_chat_after_the_grace_period(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant, grace=1, chat_capacity=1), redis_url) as s:  # heartbeat: 1 s
+        [(maria, contact)] = await _queued(s, "hello")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        await ana.call("accept", offer=offer["offer"])
+        ana.ws.transport.pause_reading()  # the desktop froze: no pong to the server's pings
+        await maria.expect("agent_left", timeout=8)  # two heartbeats, the close timeout, the grace period
+        assert await _agent_state(s, "a1") == ("offline", "grace_expired")
+        assert (await s.store.contact(contact))["state"] == "queued"
+
+
+async def test_an_idle_agent_that_answers_pings_keeps_its_connection(redis_url: str, tenant: str) -> None:
+    async with Stack(gateway_config(tenant), redis_url) as s:  # heartbeat: 1 s
+        ana = await agent(s.url, "a1")
+        await asyncio.sleep(3.5)  # three and a half heartbeats with nothing to say
+        held = s.gateway.agents["a1"].ws
+        assert held.latency > 0, "the server's pings were answered"
+        assert (await ana.call("ping"))["type"] == "ack"
+        assert await _agent_state(s, "a1") == ("available", "")

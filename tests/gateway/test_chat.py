@@ -41,3 +41,16 @@ async def test_chat_lifecycle_both_ways(redis_url: str, tenant: str) -> None:
         assert (await s.store.contact(contact))["state"] in ("wrapup", "done")
         for p in (maria, ana):
             await p.close()
+
+
+async def test_a_contact_without_messages_is_offered_with_none_and_counts_those_posted(redis_url, tenant) -> None:
+    async with Stack(gateway_config(tenant, chat_capacity=1), redis_url) as s:
+        await s.gateway.router.enqueue("sales", "chat", contact_id="quiet")  # from a system: no conversation
+        assert (await s.store.contact("quiet"))["messages"] == "0"
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        assert offer["contact"]["id"] == "quiet" and offer["contact"]["transcript"] == []
+        accepted = await ana.call("accept", offer=offer["offer"])
+        assert accepted["contact"]["transcript"] == []
+        await ana.call("message", contact="quiet", text="Hello, how can I help?")
+        assert (await s.store.contact("quiet"))["messages"] == "1"

@@ -27,6 +27,7 @@ end
 local seq = redis.call('RPUSH', KEYS[2], '')
 local message = cjson.encode({seq = seq, from = kind, agent = ARGV[3], text = ARGV[4], at = tonumber(ARGV[5])})
 redis.call('LSET', KEYS[2], -1, message)
+redis.call('HSET', KEYS[1], 'messages', seq)  -- the offer skips reading a transcript when this is 0
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[7]))
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'contact', ARGV[1], 'message', message,
            'holder', contact['agent'] or '', 'connector', connector, 'address', address,
