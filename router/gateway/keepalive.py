@@ -11,7 +11,7 @@ same promise as the library's with ``ping_interval = ping_timeout = gateway.hear
 heartbeat, and a connection whose pong does not come within another heartbeat is closed.
 
 :class:`KeptAlive` leans on websockets' asyncio ``Connection`` as of version 17 (``acknowledge_pings``,
-``send_data``, ``send_in_progress``, ``paused``): pyproject.toml asks for 17 or later, and
+``send_data``, ``send_in_progress``, ``paused``): pyproject.toml asks for 17.x (a new major is checked first), and
 tests/gateway/test_agents.py shows an idle connection that answers pings is kept and a silent one closed.
 """
 
