@@ -140,6 +140,7 @@ class Caller:
 
 
 SURVEY_WAIT = 10.0  # seconds a caller has to answer the post-call survey
+WAV_CLOSE_WAIT = 5.0  # seconds a stopped recording may take to close its WAV
 
 
 class Worker:
@@ -358,6 +359,8 @@ class Worker:
         if caller.record_timer is not None:
             caller.record_timer.cancel()
         await self.endpoint.run(self.endpoint.stop_recording, caller.leg)
+        if not await _wav_closed(record.path):
+            log.warning("call %s: the voicemail WAV was not closed within %.0f s", caller.contact_id, WAV_CLOSE_WAIT)
         attrs = {**self._attrs(caller, record.attrs), "voicemail": record.path}
         try:
             await self.router.enqueue(record.queue, "voice", customer=await self._customer(caller), attrs=attrs)
@@ -909,6 +912,28 @@ async def _first(wanted: asyncio.Event, other: asyncio.Event, timeout: float) ->
 def _number(uri: str) -> str:
     """The caller ID (user part) of a From URI."""
     return sip._user(uri) or uri
+
+
+async def _wav_closed(path: str, wait: float = WAV_CLOSE_WAIT) -> bool:
+    """Wait until the recorder has closed the WAV at ``path``: its RIFF length is written. PJSIP writes 0 at
+    creation and the real length when it destroys the port, which can come after ``stop_recording`` has
+    returned (seen in the test suite: a voicemail contact arrived with the length still 0, an unreadable
+    WAV). A voicemail contact must not reach an agent before its recording can be played. False if the
+    WAV was not closed within ``wait`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+            size = os.path.getsize(path)
+        except OSError:
+            head, size = b"", 0
+        if len(head) == 8 and head[:4] == b"RIFF" and int.from_bytes(head[4:], "little") == size - 8:
+            return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.02)
 
 
 # -- process entry point ----------------------------------------------------------------------------
