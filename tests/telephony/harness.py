@@ -156,7 +156,9 @@ class VoiceStack:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.kamailio.stop()
+        # Off the loop: Kamailio may take seconds to exit, and a loop blocked that long makes the router's and
+        # the event recorder's Redis reads time out (redis-py's 5 s socket timeout), failing the teardown.
+        await asyncio.get_running_loop().run_in_executor(None, self.kamailio.stop)
         self.stop.set()
         self.router.stop()
         self.recording = False  # the event recorder ends after its current XREAD (200 ms at most)
