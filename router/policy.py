@@ -477,8 +477,7 @@ class RoutingPolicy:
         strategy = queue.strategy
 
         def load(a: AgentView) -> int:
-            per = promised.get(a.id)
-            return a.total_load + (sum(per.values()) if per else 0)
+            return a.total_load + _promised_count(promised, a.id)
 
         if strategy == Strategy.MOST_SKILLED:
             specs = state.specs

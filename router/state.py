@@ -396,32 +396,34 @@ class RoutingState:
 
     def timer_heaps(self) -> tuple[tuple[list[Any], Callable[[Any], ContactView | None]], ...]:
         """(heap, liveness check) for offer expiries, wrap-up ends and max waits, with dead tops dropped."""
-        heaps = self._timers
-        for heap, live in heaps:
-            while heap and live(heap[0]) is None:
-                heappop(heap)
-        return heaps
+        self._drop_dead_timers()
+        return self._timers
 
     def next_timer(self) -> float:
-        """When the earliest live timer (offer expiry, wrap-up end, max wait) falls due; inf if none.
-        (What :meth:`timer_heaps` gives, written out: the policy asks after every event.)"""
+        """When the earliest live timer (offer expiry, wrap-up end, max wait) falls due; inf if none."""
+        self._drop_dead_timers()
         best = math.inf
+        if self.offer_expiries:
+            best = self.offer_expiries[0][0]
+        if self.wrapup_ends and self.wrapup_ends[0][0] < best:
+            best = self.wrapup_ends[0][0]
+        if self.max_waits and self.max_waits[0][0] < best:
+            best = self.max_waits[0][0]
+        return best
+
+    def _drop_dead_timers(self) -> None:
+        """Drop the tops of the timer heaps whose contacts have moved on. (Written out, not a loop over
+        ``_timers``: compiled, a call through a bound method in a tuple is generic; the policy asks for
+        the next timer after every event.)"""
         offers = self.offer_expiries
         while offers and self.offer_live(offers[0]) is None:
             heappop(offers)
-        if offers:
-            best = offers[0][0]
         wrapups = self.wrapup_ends
         while wrapups and self.wrapup_live(wrapups[0]) is None:
             heappop(wrapups)
-        if wrapups and wrapups[0][0] < best:
-            best = wrapups[0][0]
         waits = self.max_waits
         while waits and self.max_wait_live(waits[0]) is None:
             heappop(waits)
-        if waits and waits[0][0] < best:
-            best = waits[0][0]
-        return best
 
     def drop_contact(self, contact_id: str) -> None:
         """Forget a contact (it ended)."""
