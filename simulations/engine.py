@@ -216,8 +216,7 @@ class Simulation:
         if behaviour.answer_delay <= 0:
             # Answered at once: no event needed.
             if self.life.offer_answered(offer, now):
-                self._seq += 1
-                heappush(self._events, (now + handle, self._seq, COMPLETE, offer.contact_id))
+                self.schedule(now + handle, COMPLETE, offer.contact_id)
             else:
                 self.life.offer(offer, now)
         else:

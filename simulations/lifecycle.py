@@ -30,11 +30,8 @@ class SimLifecycle:
         self.last_agent: dict[str, str] = {}  # customer -> agent who served them last
         self._seq = 0
         self._offers = 0
-        self._times: dict[str, _AgentTime] = {}
-        for agent_id in state.agents:
-            result.agent_busy[agent_id] = 0.0
-            result.agent_staffed[agent_id] = 0.0
-            self._times[agent_id] = _AgentTime()
+        # Each agent's busy and staffed time; close() puts them in the result.
+        self._times: dict[str, _AgentTime] = {agent_id: _AgentTime() for agent_id in state.agents}
 
     # -- contacts (enqueue.lua, offer.lua, accept.lua, complete.lua, end_wrapup.lua, abandon.lua) ------
 
