@@ -242,7 +242,7 @@ async def run_telephony(
             ready.set()
         await task
     finally:
-        kamailio.stop()
+        await asyncio.get_running_loop().run_in_executor(None, kamailio.stop)  # off the loop: it may take seconds
         if not task.done():
             stop.set()
             await task
