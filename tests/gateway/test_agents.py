@@ -156,6 +156,10 @@ async def _agent_state(s: Stack, agent_id: str) -> tuple[str, str]:
     return fields.get("state", ""), fields.get("reason", "")
 
 
+async def _contact_state(s: Stack, contact_id: str) -> str:
+    return (await s.store.contact(contact_id)).get("state", "")
+
+
 async def _until(probe, expected, timeout: float = 5.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -173,7 +177,8 @@ async def test_a_silent_peer_is_found_dead_by_heartbeat(redis_url: str, tenant: 
         await ana.expect("offer")
         ana.ws.transport.pause_reading()  # the desktop froze: no pong to the server's pings
         await _until(lambda: _agent_state(s, "a1"), ("away", "disconnected"), timeout=6)
-        assert (await s.store.contact(contact))["state"] == "queued"  # its offer was revoked, in place
+        # The agent is set away first (so nothing new reaches it), then its offer is revoked, in place.
+        await _until(lambda: _contact_state(s, contact), "queued", timeout=2)
 
 
 async def test_a_frozen_agent_loses_its_chat_after_the_grace_period(redis_url: str, tenant: str) -> None:
