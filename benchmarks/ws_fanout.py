@@ -293,8 +293,8 @@ def main() -> None:
     parser.add_argument("--gc-log", action="store_true", help="log garbage collections of 5 ms or more (serve log)")
     parser.add_argument(
         "--samples",
-        help="write every offer's enqueue wall time, latency and the time from the enqueue to its offer in Redis "
-        "(the stream entry's millisecond; CSV) to this file",
+        help="write every offer's enqueue wall time, latency, the time from the enqueue to its offer in Redis "
+        "(the stream entry's millisecond) and the contact id (CSV) to this file",
     )
     args = parser.parse_args()
 
@@ -398,9 +398,9 @@ def main() -> None:
         offered = offer_times(redis_url, tenant)
         routed = [(offered[c] - a, lat) for a, lat, c in samples if a >= t0 + args.warmup and c in offered]
         if args.samples:
-            rows = sorted((a, b, offered.get(c, math.nan) - a) for a, b, c in samples)
-            lines = "".join(f"{a:.6f},{b:.6f},{c:.3f}\n" for a, b, c in rows)
-            Path(args.samples).write_text("t0,latency_s,offered_s\n" + lines)
+            rows = sorted((a, b, offered.get(c, math.nan) - a, c) for a, b, c in samples)
+            lines = "".join(f"{a:.6f},{b:.6f},{c:.3f},{d}\n" for a, b, c, d in rows)
+            Path(args.samples).write_text("t0,latency_s,offered_s,contact\n" + lines)
         window = int(args.rate * args.duration)
         print(f"  enqueued {sent} contacts; agents got {offers} offers ({errors} error replies)")
         if not counted:

@@ -6,6 +6,12 @@ change once and ignores older ones). Each turn it commits the timers that fell d
 policy decided, all pipelined in one round trip each, applies what the scripts return, and blocks on
 the stream until the next event or the policy's next deadline.
 
+With a process's shared reader of the stream (:class:`~router.tap.EventTap`), the router takes its turn
+in the reader's task as soon as entries are read (:meth:`LiveRouter.entries_read`), instead of being
+woken a loop turn later; under load, each wake-up of a task waited for the rest of a busy loop turn
+(docs/performance.md). Its own task then only wakes for deadlines, resync steps, and what the reader's
+turn left (one turn at a time: a lock).
+
 Redis stays the truth: every ``resync_every`` seconds (in case the stream was trimmed past what the mirror
 read) the router re-reads every agent and active contact, ``resync_chunk`` keys every ``resync_pace``
 seconds between its turns, and puts into the mirror only what is newer than it holds; contacts it holds that
@@ -22,6 +28,7 @@ in Redis and expire there, and any other router requeues them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -92,6 +99,10 @@ class LiveRouter:
         self.last_id = "0-0"
         self.stats = RouterStats()
         self._stopping = asyncio.Event()
+        self._turn_lock = asyncio.Lock()  # one turn (or resync step, or load) at a time
+        self._poke = asyncio.Event()  # the router's task has work the reader's turn left it
+        self._running = False
+        self._outages_seen = 0  # the reader's outages this router has recovered from
         self._loaded_at = 0.0  # when the last full load or resync pass started
         self._resync: ResyncPass | None = None
         self._next_step = 0.0
@@ -133,29 +144,77 @@ class LiveRouter:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._poke.set()
 
     async def run(self) -> None:
         """Route until :meth:`stop` is called."""
         await self.store.load_scripts()
         await self.load()
+        tap = self.events
+        if tap is not None:
+            tap.hook = self.entries_read
+            self._outages_seen = tap.outages
+        self._running = True
         busy = True
-        while not self._stopping.is_set():
-            try:
-                now = self.clock()
-                await self.resync_step(now)
-                block = None if busy else self._block_ms(now)
-                entries = await (self.events or self.store).read_entries(self.last_id, block_ms=block)
-                self.apply_entries(entries)
-                busy = await self.turn(self.clock())
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                # Redis restarting or a failover: wait, then reload scripts and mirror from scratch.
-                log.warning("redis unavailable (%s); retrying in 1 s", type(exc).__name__)
-                await asyncio.sleep(1.0)
+        try:
+            while not self._stopping.is_set():
                 try:
-                    await self.store.load_scripts()
-                    await self.load()
-                except (RedisConnectionError, RedisTimeoutError, OSError):
-                    continue
+                    if tap is not None and not busy:  # the reader's turns route new entries: wait for the clock
+                        await self._wait_poke(self._block_ms(self.clock()))
+                    if tap is not None and tap.outages != self._outages_seen:
+                        self._outages_seen = tap.outages
+                        raise RedisConnectionError("the event stream was unavailable")
+                    async with self._turn_lock:
+                        now = self.clock()
+                        await self.resync_step(now)
+                        block = None if busy or tap is not None else self._block_ms(now)
+                        entries = await (tap or self.store).read_entries(self.last_id, block_ms=block)
+                        self.apply_entries(entries)
+                        busy = await self.turn(self.clock())
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    # Redis restarting or a failover: wait, then reload scripts and mirror from scratch.
+                    log.warning("redis unavailable (%s); retrying in 1 s", type(exc).__name__)
+                    await asyncio.sleep(1.0)
+                    try:
+                        async with self._turn_lock:
+                            await self.store.load_scripts()
+                            await self.load()
+                    except (RedisConnectionError, RedisTimeoutError, OSError):
+                        continue
+        finally:
+            self._running = False
+            if tap is not None and tap.hook == self.entries_read:
+                tap.hook = None
+
+    async def _wait_poke(self, block_ms: int) -> None:
+        poke = self._poke
+        if not poke.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(block_ms / 1000):
+                    await poke.wait()
+        poke.clear()
+
+    async def entries_read(self, after: str, entries: list[tuple[str, dict[str, str]]]) -> None:
+        """The stream reader's hook: ``entries`` (those after ``after``) were just read; route on them now.
+
+        Left to the router's task (poked) when it is taking a turn itself or its position is elsewhere
+        (e.g. right after a reload); it then reads the same entries from the reader's buffer.
+        """
+        if not self._running or self._turn_lock.locked() or self.last_id != after:
+            self._poke.set()
+            return
+        try:
+            async with self._turn_lock:
+                self.apply_entries(entries)
+                if self.events is not None:
+                    self.events.read_through("router", self.last_id)
+                if await self.turn(self.clock()):
+                    self._poke.set()  # there may be more to offer (a pass stops at its cap)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            self._poke.set()  # the router's task meets the same and recovers
+        except Exception:
+            log.exception("routing on the entries read")
+            self._poke.set()
 
     def _block_ms(self, now: float) -> int:
         deadline = self.policy.next_deadline(self.state, now)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
@@ -43,8 +44,12 @@ class EventTap:
         self._tail: str | None = None  # the id the reader reads after (the last entry read)
         self._arrived = asyncio.Event()
         self._task: asyncio.Task | None = None
+        # Called with (the id read after, the entries) after each read, before the next: the router
+        # routes on new entries in this task, with no wake-up of its own (router/engine.py).
+        self.hook: Callable[[str, list[Entry]], Awaitable[None]] | None = None
         self._closed = False
         self.reads = 0  # XREADs by the reader
+        self.outages = 0  # reads that failed for want of Redis (a router reloads its mirror after one)
         self.direct = 0  # reads answered straight from the stream
 
     # -- the reader -----------------------------------------------------------------------------------
@@ -73,6 +78,7 @@ class EventTap:
             except (ConnectionError, OSError, RedisError) as exc:
                 if self._closed:
                     return
+                self.outages += 1
                 log.warning("event stream unavailable (%s); reading on", type(exc).__name__)
                 await asyncio.sleep(0.5)
                 continue
@@ -85,6 +91,7 @@ class EventTap:
             self.reads += 1
             if not entries:
                 continue
+            after = self._tail
             seq = self._base + len(self._entries)
             for entry in entries:
                 self._index[entry[0]] = seq
@@ -96,6 +103,8 @@ class EventTap:
                 self._trim(len(self._entries) - self.keep)
             arrived, self._arrived = self._arrived, asyncio.Event()
             arrived.set()
+            if self.hook is not None:
+                await self.hook(after, entries)
 
     def _trim(self, drop: int) -> None:
         for entry_id, _ in self._entries[:drop]:
@@ -116,6 +125,12 @@ class EventTap:
             self._trim(min(drop, len(self._entries)))
 
     # -- the consumers --------------------------------------------------------------------------------
+
+    def read_through(self, consumer: str, after: str) -> None:
+        """Note that ``consumer`` has what comes up to ``after`` (read by its :attr:`hook`, not asked for)."""
+        start = self._start_of(after)
+        if start is not None:
+            self._passed(consumer, start)
 
     def _start_of(self, after: str) -> int | None:
         """The absolute sequence number of the first entry after ``after``, or None when not known here."""
