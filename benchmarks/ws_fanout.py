@@ -109,6 +109,11 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def run_delay_seconds(pid: int) -> float:
+    """Seconds a process's threads spent runnable but waiting for a core (/proc/PID/schedstat)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (its threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -362,6 +367,7 @@ def main() -> None:
               f"{per_conn / 1024:.1f} KiB per connection")
 
         cpu_serve0 = cpu_seconds(serve.pid)
+        delay_serve0 = run_delay_seconds(serve.pid)
         cpu_redis0 = cpu_seconds(redis_server.process.pid) if redis_server else 0.0
         load0 = os.getloadavg()
         busy0 = machine_busy_seconds()
@@ -383,6 +389,7 @@ def main() -> None:
             print(f"  py-spy profile of omniroute serve: {args.profile}")
         wall = time.monotonic() - wall0
         cpu_serve = (cpu_seconds(serve.pid) - cpu_serve0) / wall
+        delay_serve = (run_delay_seconds(serve.pid) - delay_serve0) / wall
         cpu_redis = (cpu_seconds(redis_server.process.pid) - cpu_redis0) / wall if redis_server else float("nan")
         load1 = os.getloadavg()
         busy = (machine_busy_seconds() - busy0) / wall
@@ -411,6 +418,7 @@ def main() -> None:
               f"   p99.9 {percentile(ms, 99.9):.2f} ms   max {max(ms):.2f} ms")
         print(f"  CPU s/s: omniroute serve {cpu_serve:.2f}, redis {cpu_redis:.2f}, clients {cpu_clients:.2f}; "
               f"load average {load0[0]:.2f} -> {load1[0]:.2f}")
+        print(f"  omniroute serve waited for a core {delay_serve * 1000:.0f} ms a second (runnable, not running)")
         others = busy - cpu_serve - (cpu_redis if redis_server else 0.0) - cpu_clients - cpu_self
         print(
             f"  the machine was busy {busy:.2f} CPU s/s: enqueuer {cpu_enqueuer:.2f} (this process {cpu_self:.2f} "
