@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from router.config import load
+from router.engine import LiveRouter
 from router.lifecycle import AgentState
 from router.store import RedisStore, connect
 from router.tap import EventTap
@@ -62,5 +63,54 @@ async def test_consumers_at_any_position_see_the_stream_in_order(tmp_path, redis
         assert tap.event_of(*direct[-1]) is tap.event_of(*direct[-1])
         assert late[0].contact is not None and late[0].contact["id"] == "c9"
     finally:
+        await tap.close()
+        await client.aclose()
+
+
+TWO_AGENTS = CONFIG + "  - {{id: a2, skills: {{sales: 5}}, channels: [chat]}}\n"
+
+
+async def test_the_router_routes_in_the_readers_turn_and_its_own_task_takes_what_that_turn_could_not(
+    tmp_path, redis_url, tenant
+):
+    """With a shared reader, arrivals are routed by the router's hook in the reader's task; an arrival read
+    while the router's own task holds its turn is left to that task, which routes it at once (not after
+    ``max_block``, an hour here)."""
+    path = tmp_path / "routing.yaml"
+    path.write_text(TWO_AGENTS.format(tenant=tenant))
+    config = load(path)
+    client = await connect(redis_url, tenant=tenant)
+    store = RedisStore(client, config)
+    await store.load_scripts()
+    tap = EventTap(store, block_ms=50)
+    router = LiveRouter(store, config, events=tap, max_block=3600.0, resync_every=3600.0)
+    task = asyncio.create_task(router.run())
+
+    async def offered(contact_id: str) -> str:
+        for _ in range(100):
+            fields = await store.contact(contact_id)
+            if fields.get("state") == "offered":
+                return fields["agent"]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{contact_id} was not offered within 5 s: {fields}")
+
+    try:
+        for agent in ("a1", "a2"):
+            await store.set_agent_state(agent, AgentState.AVAILABLE, time.time())
+        while tap.hook is None:
+            await asyncio.sleep(0.01)
+        await store.enqueue("c1", "sales", "chat", time.time())
+        assert await offered("c1") in ("a1", "a2")
+        turns = router.stats.turns
+        async with router._turn_lock:  # the router's own task is in a turn: the reader's hook must not wait
+            await store.enqueue("c2", "sales", "chat", time.time())
+            await asyncio.sleep(0.3)  # the reader read it meanwhile
+            assert (await store.contact("c2"))["state"] == "queued"
+        assert await offered("c2") in ("a1", "a2")
+        assert router.stats.turns > turns
+    finally:
+        router.stop()
+        await asyncio.wait_for(task, 10)
+        assert tap.hook is None  # a stopped router leaves the reader alone
         await tap.close()
         await client.aclose()
