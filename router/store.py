@@ -51,6 +51,7 @@ SCRIPT_NAMES = (
     "no_answer",
 )
 DEFAULT_STREAM_MAXLEN = 1_000_000
+READ_BACK_COUNT = 1000  # most entries read back after a pipeline of offers (as many as a reader's read)
 
 Client = aredis.Redis | RedisCluster
 
@@ -136,6 +137,14 @@ def _day(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
 
 
+def _entries_of(reply: Any) -> list[tuple[str, dict[str, str]]]:
+    """The entries of an XREAD reply on one stream: redis-py gives [[stream, entries]] (RESP2) or
+    {stream: [entries]} (RESP3), or nothing."""
+    if not reply:
+        return []
+    return reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
+
+
 def _parse(reply: Any) -> Result:
     if isinstance(reply, Exception):
         raise reply
@@ -202,20 +211,35 @@ class RedisStore:
 
     async def _call_many(self, calls: list[tuple[str, Sequence[str], Sequence[Any]]]) -> list[Result]:
         """Run many scripts in one pipelined round trip (not a transaction: each is atomic alone)."""
+        return (await self._call_many_and_read(calls, None))[0]
+
+    async def _call_many_and_read(
+        self, calls: list[tuple[str, Sequence[str], Sequence[Any]]], read_after: str | None
+    ) -> tuple[list[Result], list[tuple[str, dict[str, str]]]]:
+        """:meth:`_call_many`, then, in the same round trip, with ``read_after``, the event stream's entries
+        after that id (what the scripts appended, and anything before them)."""
         if not calls:
-            return []
+            return [], []
         if not self._sha:
             await self.load_scripts()
         for attempt in range(2):
             pipe = self.client.pipeline(transaction=False)
             for name, keys, args in calls:
                 pipe.evalsha(self._sha[name], len(keys), *keys, *args)
+            if read_after is not None:
+                pipe.xread({self.keys.events: read_after}, count=READ_BACK_COUNT)
             replies = await pipe.execute(raise_on_error=False)
             if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
                 await self.load_scripts()  # Redis restarted or failed over: load and run again
                 continue
             break
-        return [_parse(r) for r in replies]
+        entries = []
+        if read_after is not None:
+            read = replies.pop()
+            if isinstance(read, Exception):
+                raise read
+            entries = _entries_of(read)
+        return [_parse(r) for r in replies], entries
 
     def add_scripts(self, package: str, names: Iterable[str]) -> None:
         """Scripts of another package (its ``lua/`` folder; router's ``_lib.lua`` is prepended), for :meth:`eval`."""
@@ -323,6 +347,13 @@ class RedisStore:
     async def offer_many(self, offers: Iterable[Offer], now: float) -> list[Result]:
         """Commit routing decisions; each result says whether its offer stood."""
         return await self._call_many([self._offer_call(o, now, secrets.token_hex(8)) for o in offers])
+
+    async def offer_many_and_read(
+        self, offers: Iterable[Offer], now: float, after: str
+    ) -> tuple[list[Result], list[tuple[str, dict[str, str]]]]:
+        """:meth:`offer_many`, and in the same round trip the event stream's entries after ``after`` (the
+        offers' own entries among them): a reader that follows the stream needs no read of its own for them."""
+        return await self._call_many_and_read([self._offer_call(o, now, secrets.token_hex(8)) for o in offers], after)
 
     def _accept_call(self, contact_id: str, agent_id: str, offer_id: str, queue: str, now: float):
         q = self.config.queues.get(queue)
@@ -660,11 +691,7 @@ class RedisStore:
         self, after: str, *, block_ms: int | None, count: int = 1000
     ) -> list[tuple[str, dict[str, str]]]:
         """Raw stream entries (id, fields) after the id ``after`` (waiting up to ``block_ms`` for one)."""
-        reply = await self.client.xread({self.keys.events: after}, count=count, block=block_ms)
-        if not reply:
-            return []
-        # redis-py gives [[stream, entries]] (RESP2) or {stream: [entries]} (RESP3)
-        return reply[0][1] if isinstance(reply, list) else next(iter(reply.values()))[0]
+        return _entries_of(await self.client.xread({self.keys.events: after}, count=count, block=block_ms))
 
     async def read_events(self, after: str, *, block_ms: int | None, count: int = 1000) -> list[Event]:
         """Events after the id ``after`` (waiting up to ``block_ms`` for the first one)."""

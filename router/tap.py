@@ -50,6 +50,7 @@ class EventTap:
         self._closed = False
         self.reads = 0  # XREADs by the reader
         self.outages = 0  # reads that failed for want of Redis (a router reloads its mirror after one)
+        self.fed = 0  # batches of entries read by the router in its offers' round trip (feed)
         self.direct = 0  # reads answered straight from the stream
 
     # -- the reader -----------------------------------------------------------------------------------
@@ -92,19 +93,38 @@ class EventTap:
             if not entries:
                 continue
             after = self._tail
-            seq = self._base + len(self._entries)
-            for entry in entries:
-                self._index[entry[0]] = seq
-                seq += 1
-            self._entries.extend(entries)
-            self._events.extend([None] * len(entries))
-            self._tail = entries[-1][0]
-            if len(self._entries) > 2 * self.keep:
-                self._trim(len(self._entries) - self.keep)
-            arrived, self._arrived = self._arrived, asyncio.Event()
-            arrived.set()
+            self._add(entries)
             if self.hook is not None:
                 await self.hook(after, entries)
+
+    def _add(self, entries: list[Entry]) -> None:
+        """Buffer entries that follow on from the last one read, and wake the consumers."""
+        seq = self._base + len(self._entries)
+        for entry in entries:
+            self._index[entry[0]] = seq
+            seq += 1
+        self._entries.extend(entries)
+        self._events.extend([None] * len(entries))
+        self._tail = entries[-1][0]
+        if len(self._entries) > 2 * self.keep:
+            self._trim(len(self._entries) - self.keep)
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
+
+    @property
+    def tail(self) -> str | None:
+        """The id of the last entry read (None before the reader's first read)."""
+        return self._tail
+
+    def feed(self, after: str, entries: list[Entry]) -> bool:
+        """Entries someone else read right after ``after`` (the router reads the stream in the round trip of its
+        offers, from its hook): buffered as if read here, and the next read goes on after them. Refused (False)
+        unless ``after`` is still the last entry read: the reader then reads them itself."""
+        if not entries or after != self._tail or self._task is None or self._task.done():
+            return False
+        self._add(entries)
+        self.fed += 1
+        return True
 
     def _trim(self, drop: int) -> None:
         for entry_id, _ in self._entries[:drop]:

@@ -73,9 +73,10 @@ TWO_AGENTS = CONFIG + "  - {{id: a2, skills: {{sales: 5}}, channels: [chat]}}\n"
 async def test_the_router_routes_in_the_readers_turn_and_its_own_task_takes_what_that_turn_could_not(
     tmp_path, redis_url, tenant
 ):
-    """With a shared reader, arrivals are routed by the router's hook in the reader's task; an arrival read
-    while the router's own task holds its turn is left to that task, which routes it at once (not after
-    ``max_block``, an hour here)."""
+    """With a shared reader, arrivals are routed by the router's hook in the reader's task, and the offers'
+    round trip reads the stream back for the reader (its consumers see every entry once, in order); an
+    arrival read while the router's own task holds its turn is left to that task, which routes it at once
+    (not after ``max_block``, an hour here)."""
     path = tmp_path / "routing.yaml"
     path.write_text(TWO_AGENTS.format(tenant=tenant))
     config = load(path)
@@ -99,8 +100,13 @@ async def test_the_router_routes_in_the_readers_turn_and_its_own_task_takes_what
             await store.set_agent_state(agent, AgentState.AVAILABLE, time.time())
         while tap.hook is None:
             await asyncio.sleep(0.01)
+        start = await store.last_event_id()
         await store.enqueue("c1", "sales", "chat", time.time())
         assert await offered("c1") in ("a1", "a2")
+        assert tap.fed >= 1  # the offer's entry came back with its script's reply
+        seen = [e.id for e in await tap.read_events(start, block_ms=None, consumer="gateway")]
+        direct = [i for i, _ in await store.read_entries(start, block_ms=None)]
+        assert seen == direct and len(direct) >= 2  # the arrival, the offer: each once, in order
         turns = router.stats.turns
         async with router._turn_lock:  # the router's own task is in a turn: the reader's hook must not wait
             await store.enqueue("c2", "sales", "chat", time.time())
