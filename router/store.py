@@ -84,7 +84,52 @@ def _plain(url: str, max_connections: int) -> aredis.Redis:
     pool = aredis.BlockingConnectionPool.from_url(
         url, decode_responses=True, max_connections=max_connections, timeout=30
     )
+    pool.connection_class = _DIRECT_SEND.get(pool.connection_class, pool.connection_class)
     return aredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
+
+
+class _DirectSend:
+    """A connection that writes a command straight to its socket.
+
+    redis-py sends every command under ``asyncio.wait_for(..., socket_timeout)`` (5 s by default). On Python
+    3.11 ``wait_for`` runs the send in a new task: the command is written a loop turn later, and the caller
+    resumes a turn after that, for every command and pipeline (under load, each turn waits for the rest of a
+    busy loop iteration; docs/performance.md). Writing to the socket's buffer does not block, so the send
+    goes without the timeout (once connected); the reply is still read under ``socket_timeout``, so a Redis
+    that stops answering still raises TimeoutError.
+    """
+
+    socket_timeout: float | None
+    is_connected: bool
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not self.is_connected:  # connecting (and its handshake's replies) under the timeouts, as before
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+            return
+        timeout, self.socket_timeout = self.socket_timeout, None
+        try:
+            await super().send_packed_command(command, check_health)  # type: ignore[misc]
+        finally:
+            self.socket_timeout = timeout
+
+
+class _Connection(_DirectSend, aredis.Connection):
+    pass
+
+
+class _SSLConnection(_DirectSend, aredis.SSLConnection):
+    pass
+
+
+class _UnixConnection(_DirectSend, aredis.UnixDomainSocketConnection):
+    pass
+
+
+_DIRECT_SEND: dict[type, type] = {
+    aredis.Connection: _Connection,
+    aredis.SSLConnection: _SSLConnection,
+    aredis.UnixDomainSocketConnection: _UnixConnection,
+}
 
 
 class Keys:
