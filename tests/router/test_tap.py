@@ -22,13 +22,18 @@ agents:
 """
 
 
-async def test_consumers_at_any_position_see_the_stream_in_order(tmp_path, redis_url, tenant):
+async def _store(tmp_path, redis_url: str, tenant: str, text: str) -> RedisStore:
+    """A store of the tenant configured by ``text`` (its client closed by the caller), scripts loaded."""
     path = tmp_path / "routing.yaml"
-    path.write_text(CONFIG.format(tenant=tenant))
-    config = load(path)
-    client = await connect(redis_url, tenant=tenant)
-    store = RedisStore(client, config)
+    path.write_text(text.format(tenant=tenant))
+    store = RedisStore(await connect(redis_url, tenant=tenant), load(path))
     await store.load_scripts()
+    return store
+
+
+async def test_consumers_at_any_position_see_the_stream_in_order(tmp_path, redis_url, tenant):
+    store = await _store(tmp_path, redis_url, tenant, CONFIG)
+    client = store.client
     tap = EventTap(store, keep=3, block_ms=50)
     try:
         await store.set_agent_state("a1", AgentState.AVAILABLE, time.time())  # before the tap: read directly
@@ -78,14 +83,10 @@ async def test_the_router_routes_in_the_readers_turn_and_its_own_task_takes_what
     round trip reads the stream back for the reader (its consumers see every entry once, in order); an
     arrival read while the router's own task holds its turn is left to that task, which routes it at once
     (not after ``max_block``, an hour here)."""
-    path = tmp_path / "routing.yaml"
-    path.write_text(TWO_AGENTS.format(tenant=tenant))
-    config = load(path)
-    client = await connect(redis_url, tenant=tenant)
-    store = RedisStore(client, config)
-    await store.load_scripts()
+    store = await _store(tmp_path, redis_url, tenant, TWO_AGENTS)
+    client = store.client
     tap = EventTap(store, block_ms=50)
-    router = LiveRouter(store, config, events=tap, max_block=3600.0, resync_every=3600.0)
+    router = LiveRouter(store, store.config, events=tap, max_block=3600.0, resync_every=3600.0)
     task = asyncio.create_task(router.run())
 
     async def offered(contact_id: str) -> str:
