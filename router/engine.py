@@ -10,7 +10,9 @@ With a process's shared reader of the stream (:class:`~router.tap.EventTap`), th
 in the reader's task as soon as entries are read (:meth:`LiveRouter.entries_read`), instead of being
 woken a loop turn later; under load, each wake-up of a task waited for the rest of a busy loop turn
 (docs/performance.md). Its own task then only wakes for deadlines, resync steps, and what the reader's
-turn left (one turn at a time: a lock).
+turn left (one turn at a time: a lock). In the reader's turn, the round trip of the router's offers also
+reads the stream after the reader's last entry, and feeds what it read to the reader
+(:meth:`~router.tap.EventTap.feed`): the gateway has the offers without a read of its own.
 
 Redis stays the truth: every ``resync_every`` seconds (in case the stream was trimmed past what the mirror
 read) the router re-reads every agent and active contact, ``resync_chunk`` keys every ``resync_pace``
