@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import orjson
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -245,7 +245,7 @@ class LiveRouter:
             if cid and int(fields["cv"]) > state.version_of(cid):
                 if tap is not None:  # parsed once for the router and the gateway
                     event = tap.event_of(entry_id, fields)
-                contact = event.contact if event is not None and event.contact else json.loads(fields["contact"])
+                contact = event.contact if event is not None and event.contact else orjson.loads(fields["contact"])
                 state.put_contact(contact_from_fields(contact))
             aid = fields.get("aid")
             if aid:
@@ -253,7 +253,7 @@ class LiveRouter:
                 if held is None or int(fields["av"]) > held.ver:
                     if tap is not None and event is None:
                         event = tap.event_of(entry_id, fields)
-                    agent = event.agent if event is not None and event.agent else json.loads(fields["agent"])
+                    agent = event.agent if event is not None and event.agent else orjson.loads(fields["agent"])
                     state.put_agent(agent_from_fields(agent))
 
     async def turn(self, now: float, *, read_back: EventTap | None = None) -> bool:

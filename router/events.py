@@ -9,11 +9,12 @@ replay read it. The JSON form (:meth:`Event.to_json`) is ``{"type": "contact.off
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 from router.lifecycle import AgentState, ContactState
 from router.state import AgentView, ContactView
@@ -139,6 +140,6 @@ class Event:
 def _object(text: str) -> dict[str, str] | None:
     if not text:
         return None
-    value = json.loads(text)
+    value = orjson.loads(text)
     # cjson encodes an empty table as {}: treat it as absent.
     return value if isinstance(value, dict) and value else None

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import redis.asyncio as aredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
@@ -196,8 +197,8 @@ def _parse(reply: Any) -> Result:
     status = reply[0]
     if status == "err":
         return Result(False, reply[1], detail=tuple(reply[2].split(",")) if len(reply) > 2 else ())
-    contact = json.loads(reply[1]) if reply[1] else None
-    agent = json.loads(reply[2]) if len(reply) > 2 and reply[2] else None
+    contact = orjson.loads(reply[1]) if reply[1] else None
+    agent = orjson.loads(reply[2]) if len(reply) > 2 and reply[2] else None
     return Result(
         status == "ok",
         "" if status == "ok" else status,

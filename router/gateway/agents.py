@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from customers.store import CustomerError
 from router.errors import StaleDecision
 from router.events import EventType
@@ -143,7 +145,7 @@ async def _accept(gw: Gateway, agent_id: str, contact_id: str, cmd: Accept, now:
     )
     fields = result.fields or {}
     gw.held[contact_id] = _holding(agent_id, fields)
-    return await contact_detail(gw, contact_id, fields, [json.loads(m) for m in lines])
+    return await contact_detail(gw, contact_id, fields, [orjson.loads(m) for m in lines])
 
 
 async def _complete(gw: Gateway, agent_id: str, cmd: Complete, now: float) -> Any:
@@ -256,7 +258,7 @@ async def contact_detail(
         transcript = []
     now = gw.clock()
     try:
-        attrs = json.loads(c.get("attrs") or "{}")
+        attrs = orjson.loads(c.get("attrs") or "{}")
     except ValueError:
         attrs = {}
     return {

@@ -12,12 +12,13 @@ it caused, repeats it as ``id``. Messages from the server are plain dicts built 
 from __future__ import annotations
 
 import functools
-import json
 import types
 import typing
 from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 VERSION = 1
 
@@ -308,7 +309,7 @@ def parse(frame: str | bytes, commands: dict[str, type]) -> Command:
         ProtocolError: bad JSON, unknown type, a missing, unknown or wrongly typed field.
     """
     try:
-        data = json.loads(frame)
+        data = orjson.loads(frame)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(ErrorCode.BAD_JSON, f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -358,7 +359,7 @@ def message(type_: str, /, **body: Any) -> str:
     """A server message as its JSON text; ``None`` values are left out."""
     out = {"type": type_}
     out.update((k, v) for k, v in body.items() if v is not None)
-    return json.dumps(out, separators=(",", ":"))
+    return orjson.dumps(out, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def error(code: ErrorCode, text: str, *, id: Any = None) -> str:

@@ -41,6 +41,7 @@ from http import HTTPStatus
 from importlib import resources
 from typing import Any
 
+import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -385,7 +386,7 @@ class Gateway:
             for cid in wanted:
                 pipe.lrange(self.state.transcript_key(cid), -200, -1)
             rows = await pipe.execute()
-            self._transcripts = {c: [json.loads(m) for m in row] for c, row in zip(wanted, rows, strict=True)}
+            self._transcripts = {c: [orjson.loads(m) for m in row] for c, row in zip(wanted, rows, strict=True)}
 
     async def _event(self, event: Event) -> None:
         self.metrics.observe(event)
@@ -686,7 +687,7 @@ def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
 def _request_id(frame: str | bytes) -> Any:
     """The ``id`` of a frame, if it has a readable one (for replies to frames refused before parsing)."""
     try:
-        data = json.loads(frame)
+        data = orjson.loads(frame)
     except (ValueError, UnicodeDecodeError):
         return None
     value = data.get("id") if isinstance(data, dict) else None
