@@ -40,11 +40,12 @@ from router.gateway.protocol import (
     UnmergeCustomers,
     message,
 )
-from router.lifecycle import AgentState
+from router.lifecycle import AgentState, ContactState
 from router.state import agent_queues
 
 if TYPE_CHECKING:
     from router.gateway.server import Gateway
+    from router.store import Result
 
 DISCONNECTED = "disconnected"  # the away reason of an agent whose socket is gone, during its grace period
 # Events that end an open offer, and the reason its agent is told ('' when the agent caused it).
@@ -94,7 +95,7 @@ async def handle(gw: Gateway, peer: Peer, cmd: Any) -> None:
         await peer.ack(cmd.id, "message", contact=cmd.contact, seq=posted.message["seq"])
     elif isinstance(cmd, Complete):
         result = await _complete(gw, agent_id, cmd, now)
-        await peer.ack(cmd.id, "complete", contact=cmd.contact, wrapup_until=result.contact.wrapup_until)
+        await peer.ack(cmd.id, "complete", contact=cmd.contact, wrapup_until=_wrapup_until(result))
     elif isinstance(cmd, EndWrapup):
         await _own_contact(gw, agent_id, cmd.contact, cmd.id)
         await gw.store.end_wrapup(cmd.contact, agent_id, now)
@@ -131,7 +132,14 @@ async def _transfer_out(gw: Gateway, peer: Peer, agent_id: str, cmd: Transfer, n
     result = await gw.store.complete(
         cmd.contact, agent_id, now, disposition="transferred", transfer_to=cmd.uri, known=_holding(agent_id, fields)[1:]
     )
-    await peer.ack(cmd.id, "transfer", contact=cmd.contact, uri=cmd.uri, wrapup_until=result.contact.wrapup_until)
+    await peer.ack(cmd.id, "transfer", contact=cmd.contact, uri=cmd.uri, wrapup_until=_wrapup_until(result))
+
+
+def _wrapup_until(completed: Result) -> float | None:
+    """When the wrap-up of a completed contact ends; None (left out of the reply) when it has none: the contact
+    is done and the capacity free at once, and no ``wrapup_ended`` follows."""
+    contact = completed.contact
+    return contact.wrapup_until if contact is not None and contact.state == ContactState.WRAPUP else None
 
 
 async def _accept(gw: Gateway, agent_id: str, contact_id: str, cmd: Accept, now: float) -> dict[str, Any]:

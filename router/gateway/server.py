@@ -429,7 +429,7 @@ class Gateway:
             peer = self.agents.get(event.agent.get("id", ""))
             if peer is not None:
                 await peer.push("state", state=event.agent.get("state"), reason=event.agent.get("reason", ""))
-        elif t == EventType.CONTACT_DONE:
+        elif t == EventType.CONTACT_DONE and float(contact.get("wrapup_until") or 0) > 0:  # a wrap-up ended
             holder = self.agents.get((event.agent or {}).get("id", "")) if event.agent else None
             if holder is not None:
                 await holder.push("wrapup_ended", contact=cid)

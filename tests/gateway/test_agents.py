@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
-from tests.gateway.stack import Peer, Stack, agent, customer, gateway_config
+from router.config import loads
+from tests.gateway.stack import Peer, Stack, agent, customer, gateway_config, gateway_yaml
 
 
 async def _queued(s: Stack, *texts: str) -> list[tuple[Peer, str]]:
@@ -44,6 +46,36 @@ async def test_reject_sends_the_contact_to_the_next_agent(redis_url: str, tenant
         second = await bruno.expect("offer")
         assert second["contact"]["id"] == contact
         assert (await bruno.call("accept", offer=second["offer"]))["type"] == "ack"
+
+
+async def test_without_wrapup_a_contact_is_done_at_once_and_no_wrapup_ended_follows(redis_url, tenant) -> None:
+    async with Stack(gateway_config(tenant, chat_capacity=1), redis_url) as s:
+        (_, first), (_, second) = await _queued(s, "first", "second")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        assert offer["contact"]["id"] == first
+        await ana.call("accept", offer=offer["offer"])
+        done = await ana.call("complete", contact=first, disposition="ok")
+        assert done["type"] == "ack" and "wrapup_until" not in done
+        assert (await s.store.contact(first))["state"] == "done"
+        assert (await ana.expect("offer"))["contact"]["id"] == second  # the capacity came back at once
+        # The follower pushes in stream order, and the first contact's end came before the second's offer.
+        assert not [m for m in ana.seen if m["type"] == "wrapup_ended"], ana.seen
+
+
+async def test_wrapup_ended_is_pushed_when_the_wrapup_ends(redis_url: str, tenant: str) -> None:
+    # The reply to complete says until when, and wrapup_ended comes when it ends (here the agent ends it).
+    yaml = gateway_yaml(tenant, chat_capacity=1).replace("no_answer_delay: 0,", "no_answer_delay: 0, wrapup: 120,")
+    async with Stack(loads(yaml), redis_url) as s:
+        [(_, contact)] = await _queued(s, "third")
+        ana = await agent(s.url, "a1")
+        offer = await ana.expect("offer")
+        await ana.call("accept", offer=offer["offer"])
+        done = await ana.call("complete", contact=contact, disposition="ok")
+        assert (await s.store.contact(contact))["state"] == "wrapup"
+        assert done["wrapup_until"] > time.time() + 100
+        assert (await ana.call("end_wrapup", contact=contact))["type"] == "ack"
+        assert (await ana.expect("wrapup_ended"))["contact"] == contact
 
 
 async def test_transfer_to_another_agent_carries_the_conversation(redis_url: str, tenant: str) -> None:

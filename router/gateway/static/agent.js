@@ -191,7 +191,7 @@
     const complete = Omni.el("form", { class: "row", onsubmit: async (event) => {
       event.preventDefault();
       const ack = await act("complete", { contact: c.id, disposition: disposition.value, note: note.value.trim() });
-      if (ack) wrapup(c.id, ack.wrapup_until);
+      if (ack) ack.wrapup_until ? wrapup(c.id, ack.wrapup_until) : closePane(c.id);  // no wrap-up: done
     } }, Omni.el("label", {}, "Disposition", disposition), Omni.el("label", {}, "Note", note), completeBtn);
     const queueList = Omni.el("datalist", { id: "queues-" + c.id });
     for (const q of queues) queueList.append(Omni.el("option", { value: q }));
@@ -206,7 +206,7 @@
       const out = voice && /^sips?:/.test(to);
       const ack = await act("transfer", out ? { contact: c.id, uri: to } : { contact: c.id, queue: to });
       if (ack && out) {
-        wrapup(c.id, ack.wrapup_until);
+        ack.wrapup_until ? wrapup(c.id, ack.wrapup_until) : closePane(c.id);
         Omni.notify("Call transferred to " + to + ".", "info");
       } else if (ack) {
         closePane(c.id);
