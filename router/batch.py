@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from router.store import Client
+from router.direct import Direct
 
 Command = Sequence[Any]
 
@@ -25,8 +25,8 @@ Command = Sequence[Any]
 class Batcher:
     """Sends the commands given to :meth:`execute` during one loop turn in one pipeline."""
 
-    def __init__(self, client: Client, *, most: int = 1000) -> None:
-        self.client = client
+    def __init__(self, direct: Direct, *, most: int = 1000) -> None:
+        self.direct = direct  # the round trips (router/direct.py)
         self.most = most  # commands per pipeline at most; more are sent in several
         self._pending: list[tuple[Sequence[Command], asyncio.Future[list[Any]]]] = []
         self._sending: set[asyncio.Future[None]] = set()
@@ -65,12 +65,8 @@ class Batcher:
         task.add_done_callback(self._sending.discard)
 
     async def _send(self, batch: list[tuple[Sequence[Command], asyncio.Future[list[Any]]]]) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        for group, _ in batch:
-            for command in group:
-                pipe.execute_command(*command)
         try:
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await self.direct.execute([command for group, _ in batch for command in group])
         except BaseException as exc:  # the round trip failed: every caller hears it
             for _, future in batch:
                 if not future.done():

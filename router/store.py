@@ -22,6 +22,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import NoScriptError, ResponseError
 
 from router.config.model import Config
+from router.direct import Direct
 from router.errors import StaleDecision
 from router.events import Event, agent_from_fields, contact_from_fields
 from router.lifecycle import (
@@ -220,6 +221,7 @@ class RedisStore:
         self._sha: dict[str, str] = {}
         # set: single scripts (and accept's reads) go in the pipeline of the loop turn (router/batch.py)
         self.batch: Batcher | None = None
+        self.direct = Direct(client)  # round trips on held connections (router/direct.py)
         self.exclusive_csv = ",".join(c.name for c in config.channels.values() if c.exclusive)
         self._capacity = {(a.id, ch): config.capacity(a, ch) for a in config.agents.values() for ch in config.channels}
 
@@ -235,11 +237,12 @@ class RedisStore:
             await self.load_scripts()
         if self.batch is not None:
             return _parse((await self._batched(name, keys, args, ()))[0])
-        try:
-            reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
-        except NoScriptError:
-            await self.load_scripts()
-            reply = await self.client.evalsha(self._sha[name], len(keys), *keys, *args)
+        for attempt in range(2):
+            [reply] = await self.direct.execute([("EVALSHA", self._sha[name], len(keys), *keys, *args)])
+            if attempt == 0 and isinstance(reply, NoScriptError):
+                await self.load_scripts()  # Redis restarted or failed over: load and run again
+                continue
+            break
         return _parse(reply)
 
     async def _batched(
@@ -269,12 +272,12 @@ class RedisStore:
         if not self._sha:
             await self.load_scripts()
         for attempt in range(2):
-            pipe = self.client.pipeline(transaction=False)
-            for name, keys, args in calls:
-                pipe.evalsha(self._sha[name], len(keys), *keys, *args)
+            commands: list[tuple[Any, ...]] = [
+                ("EVALSHA", self._sha[name], len(keys), *keys, *args) for name, keys, args in calls
+            ]
             if read_after is not None:
-                pipe.xread({self.keys.events: read_after}, count=READ_BACK_COUNT)
-            replies = await pipe.execute(raise_on_error=False)
+                commands.append(("XREAD", "COUNT", READ_BACK_COUNT, "STREAMS", self.keys.events, read_after))
+            replies = await self.direct.execute(commands)
             if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
                 await self.load_scripts()  # Redis restarted or failed over: load and run again
                 continue
@@ -430,11 +433,7 @@ class RedisStore:
             if self.batch is not None:
                 replies = await self._batched(name, keys, args, reads)
                 break
-            pipe = self.client.pipeline(transaction=False)
-            pipe.evalsha(self._sha[name], len(keys), *keys, *args)
-            for command in reads:
-                pipe.execute_command(*command)
-            replies = await pipe.execute(raise_on_error=False)
+            replies = await self.direct.execute([("EVALSHA", self._sha[name], len(keys), *keys, *args), *reads])
             if attempt == 0 and isinstance(replies[0], NoScriptError):
                 await self.load_scripts()
                 continue
@@ -737,7 +736,11 @@ class RedisStore:
         self, after: str, *, block_ms: int | None, count: int = 1000
     ) -> list[tuple[str, dict[str, str]]]:
         """Raw stream entries (id, fields) after the id ``after`` (waiting up to ``block_ms`` for one)."""
-        return _entries_of(await self.client.xread({self.keys.events: after}, count=count, block=block_ms))
+        block = () if block_ms is None else ("BLOCK", block_ms)
+        [reply] = await self.direct.execute([("XREAD", "COUNT", count, *block, "STREAMS", self.keys.events, after)])
+        if isinstance(reply, Exception):
+            raise reply
+        return _entries_of(reply)
 
     async def read_events(self, after: str, *, block_ms: int | None, count: int = 1000) -> list[Event]:
         """Events after the id ``after`` (waiting up to ``block_ms`` for the first one)."""

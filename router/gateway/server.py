@@ -140,7 +140,7 @@ class Gateway:
         self.settings: GatewayConfig = config.gateway if isinstance(config.gateway, GatewayConfig) else GatewayConfig()
         self.store = store
         if store.batch is None:  # the agents' scripts of one loop turn in one round trip (router/batch.py)
-            store.batch = Batcher(store.client)
+            store.batch = Batcher(store.direct)
         self.clock = clock
         self.id = gateway_id or uuid.uuid4().hex[:12]
         self.tick = tick

@@ -10,6 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from router.batch import Batcher
 from router.config import load
+from router.direct import Direct
 from router.errors import StaleDecision
 from router.lifecycle import AgentState
 from router.store import RedisStore, connect
@@ -32,7 +33,7 @@ async def test_one_turns_scripts_share_a_round_trip_and_keep_their_own_replies(t
     path.write_text(CONFIG.format(tenant=tenant))
     client = await connect(redis_url, tenant=tenant)
     store = RedisStore(client, load(path))
-    store.batch = Batcher(client)
+    store.batch = Batcher(store.direct)
     try:
         await store.load_scripts()
         now = time.time()
@@ -66,7 +67,7 @@ async def test_one_turns_scripts_share_a_round_trip_and_keep_their_own_replies(t
         await client.aclose()
     # a lost round trip reaches every caller
     nowhere = aredis.Redis(port=free_port())  # nothing listens there
-    broken = Batcher(nowhere)
+    broken = Batcher(Direct(nowhere))
     replies = await asyncio.gather(broken.execute(("PING",)), broken.execute(("PING",)), return_exceptions=True)
     assert all(isinstance(r, RedisConnectionError) for r in replies)
     await nowhere.aclose()
