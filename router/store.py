@@ -8,6 +8,7 @@ and reports a refusal as :class:`~router.errors.StaleDecision`.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Iterable, Sequence
@@ -181,7 +182,13 @@ class Result:
 
 
 def _day(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+    """The UTC date of ``now`` (YYYY-MM-DD), the day of its statistics' key."""
+    return _date_of_day(int(now // 86400))
+
+
+@functools.lru_cache(maxsize=4)
+def _date_of_day(day: int) -> str:  # (every accept asks: a datetime each time was 1% of the gateway)
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
 
 
 def _entries_of(reply: Any) -> list[tuple[str, dict[str, str]]]:
