@@ -7,9 +7,9 @@ packed, written and read on a connection held for it (Redis's part and the syste
 docs/performance.md). The router and the gateway make three or four such round trips for every contact.
 
 A :class:`Direct` keeps the connections it took from the client's pool (so the client's ``aclose()`` still
-closes them) and lends one to each round trip. The commands are packed and written at once; the replies are
-read in order, each put through redis-py's response callback for its command, so they look as they do through
-the client; a command's error is its reply, as with ``pipeline.execute(raise_on_error=False)``. A held
+closes them) and lends one to each round trip. The commands are packed (by hiredis) and written at once; the
+replies are read in order, each put through redis-py's response callback for its command, so they look as they
+do through the client; a command's error is its reply, as with ``pipeline.execute(raise_on_error=False)``. A held
 connection that the server closed, or that has unread data, is connected again before it is lent, as the pool
 would. A round trip that fails or is cancelled halfway gives its connection back disconnected (what it left
 unread would be the next caller's replies). Nothing is retried: the caller hears the error, and a script is
@@ -22,9 +22,16 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from hiredis import pack_command
 from redis.exceptions import RedisError, ResponseError
 
 Command = Sequence[Any]
+
+
+def pack(commands: Sequence[Command]) -> bytes:
+    """``commands`` in the Redis protocol, packed by hiredis (C): the bytes redis-py's packer makes, about 1 us a
+    command instead of 7."""
+    return b"".join([pack_command(tuple(command)) for command in commands])
 
 
 class Direct:
@@ -48,7 +55,7 @@ class Direct:
             return await pipe.execute(raise_on_error=False)
         conn = await self._take()
         try:
-            await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            await conn.send_packed_command(pack(commands), check_health=False)
             replies = []
             for command in commands:
                 try:

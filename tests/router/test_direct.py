@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redis.asyncio.connection import Connection
 from redis.exceptions import NoScriptError, ResponseError
 
-from router.direct import Direct
+from router.direct import Direct, pack
 from router.store import connect
 
 
@@ -77,3 +78,13 @@ async def test_concurrent_round_trips_each_get_their_own_replies(client, tenant)
     assert [r[:2] for r in replies] == [[True, str(i)] for i in range(50)]
     assert len({r[2] for r in replies}) > 1  # in flight at once, on connections of their own
     assert len(direct._idle) == 4
+
+
+def test_commands_are_packed_as_redis_py_packs_them() -> None:
+    commands = [
+        ("EVALSHA", "f" * 40, 2, "or:{t}:contact:c1", "or:{t}:events", "c1", "1732391234.123456", 1000, "Zoë → ☎"),
+        ("XREAD", "COUNT", 1000, "BLOCK", 1000, "STREAMS", "or:{t}:events", "1732391234123-0"),
+        ("SET", b"\xff\x00", 1.5),
+        ["HSET", "h", "n", -7, "x", 1e20],
+    ]
+    assert pack(commands) == b"".join(Connection().pack_commands(commands))
