@@ -44,7 +44,19 @@ from typing import Final
 
 from router.config.model import MaxWaitAction, Queue, Strategy
 from router.lifecycle import AgentState, ContactState
-from router.state import AgentView, ContactView, FreeAgents, LaneKey, RoutingState
+from router.state import (
+    AgentView,
+    ContactView,
+    FreeAgents,
+    IdleEntry,
+    LaneEntry,
+    LaneKey,
+    RoutingState,
+    idle_pop,
+    idle_push,
+    lane_pop,
+    lane_push,
+)
 from skills.model import Requirements, encode, meets, merge, proficiency
 
 # heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
@@ -125,15 +137,13 @@ class _Cursor:
 
     __slots__ = ("bucket", "heap", "key", "passed", "popped", "queue", "timeout")
 
-    def __init__(
-        self, key: LaneKey, heap: list[tuple[int, str]], queue: Queue, bucket: FreeAgents, timeout: float
-    ) -> None:
+    def __init__(self, key: LaneKey, heap: list[LaneEntry], queue: Queue, bucket: FreeAgents, timeout: float) -> None:
         self.key = key
         self.heap = heap
         self.queue = queue
         self.bucket = bucket
         self.timeout = timeout
-        self.popped: list[tuple[int, str]] = []
+        self.popped: list[LaneEntry] = []
         self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
     def head(self, state: RoutingState, taken: set[str]) -> ContactView | None:
@@ -141,32 +151,33 @@ class _Cursor:
         contacts = state.contacts
         queue, channel, priority, skills = self.key
         while heap:
-            seq, cid = heap[0]
+            top = heap[0]
+            cid = top.id
             c = contacts.get(cid)
             if (
                 c is None  # stale for good unless it still stands for a waiting contact (RoutingState.is_waiting)
                 or c.state != ContactState.QUEUED
-                or c.seq != seq
+                or c.seq != top.seq
                 or c.queue != queue
                 or c.channel != channel
                 or c.priority != priority
                 or (encode(c.skills) if c.skills else "") != skills
             ):
-                heappop(heap)
+                lane_pop(heap)
             elif cid in taken:
-                self.popped.append(heappop(heap))
+                self.popped.append(lane_pop(heap))
             else:
                 return c
         return None
 
     def skip(self) -> None:
-        entry = heappop(self.heap)
+        entry = lane_pop(self.heap)
         self.popped.append(entry)
-        self.passed.append(entry[1])
+        self.passed.append(entry.id)
 
     def restore(self) -> None:
         for entry in self.popped:
-            heappush(self.heap, entry)
+            lane_push(self.heap, entry)
         self.popped.clear()
         self.passed.clear()
 
@@ -219,23 +230,23 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
         for only in members.values():
             return only if eligible.check(only) else None
     heap = bucket.heap
-    popped: list[tuple[int, float, str, int]] = []
+    popped: list[IdleEntry] = []
     deferred: list[AgentView] = []
     best = None
     while heap:
         entry = heap[0]  # looked at in place: the usual answer, the top, is not popped and pushed back
-        a = members.get(entry[2])
-        if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
-            heappop(heap)
+        a = members.get(entry.id)
+        if a is None or a.ver != entry.ver or a.idle_since != entry.idle_since or a.total_load != entry.load:
+            idle_pop(heap)
             continue  # stale for good
         if eligible.check(a):
             if not _promised_count(promised, a.id):
                 best = a
                 break
             deferred.append(a)
-        popped.append(heappop(heap))
+        popped.append(idle_pop(heap))
     for entry in popped:
-        heappush(heap, entry)
+        idle_push(heap, entry)
     if not deferred:
         return best
     if best is not None:

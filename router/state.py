@@ -35,7 +35,6 @@ from router.lifecycle import AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
 # heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
-heapify: Final = heapq.heapify
 heappop: Final = heapq.heappop
 heappush: Final = heapq.heappush
 
@@ -183,19 +182,159 @@ class AgentSpec:
     queues: dict[str, tuple[int, float]]  # queue -> (profile priority, delay)
 
 
+# The two hot heaps (lanes, free agents) hold native entries that compare their keys as C numbers, kept by
+# compiled copies of heapq's own push and pop (same algorithm, so the same layout and the same order
+# among equal keys as heapq on the equivalent tuples): heapq compares tuples item by item through
+# Python's generic comparison, several hundred instructions a comparison.
+
+
+class LaneEntry:
+    """A lane's heap entry: a waiting contact's sequence number and id, ordered as the tuple (seq, id)."""
+
+    __slots__ = ("id", "seq")
+
+    def __init__(self, seq: int, id: str) -> None:
+        self.seq = seq
+        self.id = id
+
+
+def _lane_before(a: LaneEntry, b: LaneEntry) -> bool:
+    return a.seq < b.seq or (a.seq == b.seq and a.id < b.id)
+
+
+def lane_push(heap: list[LaneEntry], entry: LaneEntry) -> None:
+    """heapq.heappush for lane entries."""
+    heap.append(entry)
+    _lane_sift_down(heap, 0, len(heap) - 1)
+
+
+def lane_pop(heap: list[LaneEntry]) -> LaneEntry:
+    """heapq.heappop for lane entries (``heap`` not empty)."""
+    last = heap.pop()
+    if heap:
+        first = heap[0]
+        heap[0] = last
+        _lane_sift_up(heap, 0)
+        return first
+    return last
+
+
+def _lane_sift_down(heap: list[LaneEntry], start: int, pos: int) -> None:
+    item = heap[pos]
+    while pos > start:
+        parent_pos = (pos - 1) >> 1
+        parent = heap[parent_pos]
+        if _lane_before(item, parent):
+            heap[pos] = parent
+            pos = parent_pos
+            continue
+        break
+    heap[pos] = item
+
+
+def _lane_sift_up(heap: list[LaneEntry], pos: int) -> None:
+    end = len(heap)
+    start = pos
+    item = heap[pos]
+    child = 2 * pos + 1
+    while child < end:
+        right = child + 1
+        if right < end and not _lane_before(heap[child], heap[right]):
+            child = right
+        heap[pos] = heap[child]
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = item
+    _lane_sift_down(heap, start, pos)
+
+
+class IdleEntry:
+    """A free-agent heap entry, ordered as the tuple (load, idle since, id, version)."""
+
+    __slots__ = ("id", "idle_since", "load", "ver")
+
+    def __init__(self, load: int, idle_since: float, id: str, ver: int) -> None:
+        self.load = load
+        self.idle_since = idle_since
+        self.id = id
+        self.ver = ver
+
+
+def _idle_before(a: IdleEntry, b: IdleEntry) -> bool:
+    if a.load != b.load:
+        return a.load < b.load
+    if a.idle_since != b.idle_since:
+        return a.idle_since < b.idle_since
+    if a.id != b.id:
+        return a.id < b.id
+    return a.ver < b.ver
+
+
+def idle_push(heap: list[IdleEntry], entry: IdleEntry) -> None:
+    """heapq.heappush for free-agent entries."""
+    heap.append(entry)
+    _idle_sift_down(heap, 0, len(heap) - 1)
+
+
+def idle_pop(heap: list[IdleEntry]) -> IdleEntry:
+    """heapq.heappop for free-agent entries (``heap`` not empty)."""
+    last = heap.pop()
+    if heap:
+        first = heap[0]
+        heap[0] = last
+        _idle_sift_up(heap, 0)
+        return first
+    return last
+
+
+def idle_heapify(heap: list[IdleEntry]) -> None:
+    """heapq.heapify for free-agent entries."""
+    for i in range(len(heap) // 2 - 1, -1, -1):
+        _idle_sift_up(heap, i)
+
+
+def _idle_sift_down(heap: list[IdleEntry], start: int, pos: int) -> None:
+    item = heap[pos]
+    while pos > start:
+        parent_pos = (pos - 1) >> 1
+        parent = heap[parent_pos]
+        if _idle_before(item, parent):
+            heap[pos] = parent
+            pos = parent_pos
+            continue
+        break
+    heap[pos] = item
+
+
+def _idle_sift_up(heap: list[IdleEntry], pos: int) -> None:
+    end = len(heap)
+    start = pos
+    item = heap[pos]
+    child = 2 * pos + 1
+    while child < end:
+        right = child + 1
+        if right < end and not _idle_before(heap[child], heap[right]):
+            child = right
+        heap[pos] = heap[child]
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = item
+    _idle_sift_down(heap, start, pos)
+
+
 class FreeAgents:
     """The free agents of one (queue, profile level): a dict by id, and a heap in longest-idle order.
 
-    The heap holds (load, idle since, id, version) entries; an entry that no longer matches its agent
-    is stale and dropped when it reaches the top, so an update costs one push. The policy walks it
-    (``router.policy._longest_idle``).
+    The heap holds (load, idle since, id, version) entries (:class:`IdleEntry`); an entry that no longer
+    matches its agent is stale and dropped when it reaches the top, so an update costs one push. The
+    policy walks it (``router.policy._longest_idle``).
     """
 
     __slots__ = ("heap", "members")
 
     def __init__(self) -> None:
         self.members: dict[str, AgentView] = {}
-        self.heap: list[tuple[int, float, str, int]] = []
+        self.heap: list[IdleEntry] = []
 
     def __bool__(self) -> bool:
         return bool(self.members)
@@ -216,10 +355,10 @@ class FreeAgents:
             pass  # changed in place: no telling what changed
         elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
             return
-        heappush(self.heap, (a.total_load, a.idle_since, a.id, a.ver))
+        idle_push(self.heap, IdleEntry(a.total_load, a.idle_since, a.id, a.ver))
         if len(self.heap) > 4 * len(self.members) + 64:
-            self.heap = [(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
-            heapify(self.heap)
+            self.heap = [IdleEntry(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
+            idle_heapify(self.heap)
 
     def discard(self, agent_id: str) -> None:
         members = self.members
@@ -258,7 +397,7 @@ class RoutingState:
             self.specs[agent.id] = AgentSpec(agent, dict(agent.skills), cap, sum(cap.values()), served)
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
-        self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}
+        self.lanes: dict[LaneKey, list[LaneEntry]] = {}
         self.queue_lanes: dict[str, list[LaneKey]] = {}  # queue -> its lanes' keys
         self.free: dict[tuple[str, int], FreeAgents] = {}
         self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
@@ -360,7 +499,7 @@ class RoutingState:
             if lane is None:
                 lane = self.lanes[key] = []
                 self.queue_lanes.setdefault(c.queue, []).append(key)
-            heappush(lane, (c.seq, c.id))
+            lane_push(lane, LaneEntry(c.seq, c.id))
             queue = self.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
                 heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
@@ -446,11 +585,11 @@ class RoutingState:
         """The first waiting contact of a lane, dropping stale entries on the way."""
         heap = self.lanes[key]
         while heap:
-            seq, cid = heap[0]
-            c = self.contacts.get(cid)
-            if c is not None and self.is_waiting(c, key, seq):
+            top = heap[0]
+            c = self.contacts.get(top.id)
+            if c is not None and self.is_waiting(c, key, top.seq):
                 return c
-            heappop(heap)
+            lane_pop(heap)
         return None
 
     # -- agents -----------------------------------------------------------------------------------
