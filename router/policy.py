@@ -49,6 +49,7 @@ from router.state import (
     ContactView,
     FreeAgents,
     IdleEntry,
+    Lane,
     LaneEntry,
     LaneKey,
     RoutingState,
@@ -126,9 +127,6 @@ class Overflow:
 
 
 TimerAction = ExpireOffer | EndWrapup | Overflow
-
-
-_NO_LANES: Final[list[LaneKey]] = []  # read only
 
 
 class _Cursor:
@@ -307,11 +305,7 @@ class RoutingPolicy:
         """
         if not state.any_free():
             return []
-        keys = [c.lane_key()]
-        lanes = {}
-        for level in state.levels:
-            lanes[level] = keys
-        return self._pass(state, now, lanes, max_offers)
+        return self._pass(state, now, [[state.lane_of(c)]] * len(state.levels), max_offers)
 
     def offers_for_agent(self, state: RoutingState, agent_id: str, now: float, *, max_offers: int = 64) -> list[Offer]:
         """The offers that ``agent_id`` gaining room (a contact ended, it came back) made possible: a pass
@@ -321,37 +315,36 @@ class RoutingPolicy:
         """
         if state.waiting == 0 or agent_id not in state.free_ids:
             return []
-        lanes: dict[int, list[LaneKey]] = {}
+        lanes: list[list[Lane]] = [[] for _ in state.levels]
         queue_lanes = state.queue_lanes
-        for q, (level, _delay) in state.specs[agent_id].queues.items():
-            keys = queue_lanes.get(q)
-            if keys:
-                lanes.setdefault(level, []).extend(keys)
+        for q, index in state.agent_levels[agent_id]:
+            of_queue = queue_lanes.get(q)
+            if of_queue:
+                lanes[index].extend(of_queue)
         return self._pass(state, now, lanes, max_offers)
 
-    def _pass(
-        self, state: RoutingState, now: float, lanes: dict[int, list[LaneKey]] | None, max_offers: int
-    ) -> list[Offer]:
-        """One decision pass, level by level, over every lane (``lanes`` None) or the lanes given per level."""
+    def _pass(self, state: RoutingState, now: float, lanes: list[list[Lane]] | None, max_offers: int) -> list[Offer]:
+        """One decision pass, level by level, over every lane (``lanes`` None) or the lanes given for each
+        level (in the order of ``state.levels``)."""
         offers: list[Offer] = []
         taken: set[str] = set()
         promised: dict[str, dict[str, int]] = {}  # agent -> channel -> offers made this pass
         last_offered: dict[str, str] = {}  # queue -> agent offered one of its contacts in this pass
-        all_lanes = state.lanes
-        free = state.free
         queues = state.queues
-        for level in state.levels:
+        for index in range(len(state.levels)):
             cursors: list[_Cursor] = []
             heads: list[ContactView | None] = []
-            for key in all_lanes if lanes is None else lanes.get(level, _NO_LANES):
-                heap = all_lanes.get(key)
+            for lane in list(state.lanes.values()) if lanes is None else lanes[index]:
+                heap = lane.heap
                 if not heap:
                     continue  # an empty lane has nothing to restore
-                bucket = free.get((key[0], level))
-                if not bucket:
+                bucket = lane.buckets[index]
+                if bucket is None or not bucket.members:
                     continue
-                queue = queues[key[0]]
-                cursor = _Cursor(key, heap, queue, bucket, self.offer_timeout(state, queue, key[1]))
+                queue = lane.queue
+                if queue is None:
+                    queue = queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
+                cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
                 cursors.append(cursor)  # restored after the level even if it yields nothing
                 heads.append(cursor.head(state, taken))
             if len(cursors) == 1:
@@ -372,8 +365,8 @@ class RoutingPolicy:
                 ]
                 heapify(order)
                 while order:
-                    index = heappop(order)[3]
-                    cursor = cursors[index]
+                    at = heappop(order)[3]
+                    cursor = cursors[at]
                     c = cursor.head(state, taken)
                     if c is None:
                         continue
@@ -383,7 +376,7 @@ class RoutingPolicy:
                         break
                     nxt = cursor.head(state, taken)
                     if nxt is not None:
-                        entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, index)
+                        entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, at)
                         heappush(order, entry)
             for cursor in cursors:
                 cursor.restore()
@@ -433,13 +426,6 @@ class RoutingPolicy:
     def effective_priority(state: RoutingState, c: ContactView, now: float) -> float:
         """The contact's priority plus what aging has added."""
         return c.priority + state.queues[c.queue].aging.boost(now - c.enqueued_at)
-
-    @staticmethod
-    def offer_timeout(state: RoutingState, queue: Queue, channel: str) -> float:
-        ch = state.channels.get(channel)
-        if ch is not None and ch.offer_timeout is not None:
-            return ch.offer_timeout
-        return queue.offer_timeout
 
     def _choose(
         self,
@@ -545,10 +531,10 @@ class RoutingPolicy:
         best = state.next_timer()
         if state.waiting and state.any_free():
             timed = state.timed_queues
-            for key in list(state.lanes) if timed else ():
-                if key[0] not in timed:
+            for lane in list(state.lanes.values()) if timed else []:
+                if lane.key[0] not in timed:
                     continue  # its contacts never escalate nor pass a profile delay
-                c = state.lane_head(key)
+                c = state.lane_head(lane)
                 if c is not None:
                     best = min(best, self._next_change(state, c, now))
             until = state.next_backoff_end(now)

@@ -12,6 +12,8 @@ Indexes:
   skill requirements, as a heap ordered by sequence number (first-come, first-served). Within a lane an older
   contact is always at least as routable as a younger one (it has aged, escalated and passed more profile
   delays), so the policy only ever looks at a lane's head, and stops at the first head nobody can take.
+  Each lane is a :class:`Lane` made once, with what its contacts share (queue, free agents per level,
+  offer timeout); a waiting contact's view holds its lane, so routing it looks nothing up.
 - *free agents* per (queue, profile priority): the available agents with room for one more contact on one
   of the queue's channels.
 - heaps of offer expiries, wrap-up ends and max-wait deadlines;
@@ -65,6 +67,9 @@ class ContactView:
     offer_expires: float
     wrapup_until: float
     ver: int  # bumped by every change in Redis; older snapshots are ignored
+    # The lane it was last indexed in (RoutingState.lane_of checks that it is still its lane): not part of
+    # what routing knows of the contact, a shortcut to the state's index.
+    lane: Lane | None = field(default=None, compare=False, repr=False)
 
     def __init__(
         self,
@@ -106,6 +111,7 @@ class ContactView:
         self.offer_expires = offer_expires
         self.wrapup_until = wrapup_until
         self.ver = ver
+        self.lane = None
 
     def lane_key(self) -> LaneKey:
         return (self.queue, self.channel, self.priority, encode(self.skills))
@@ -130,6 +136,7 @@ class ContactView:
         new.offer_expires = self.offer_expires
         new.wrapup_until = self.wrapup_until
         new.ver = self.ver
+        new.lane = self.lane
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -322,6 +329,32 @@ def _idle_sift_up(heap: list[IdleEntry], pos: int) -> None:
     _idle_sift_down(heap, start, pos)
 
 
+class Lane:
+    """One lane (see the module docstring): its key, its heap of waiting contacts, and what they share,
+    found once when the lane is made: their queue (None if not in the config), its free agents at each
+    profile level (in the order of ``RoutingState.levels``; None where no agent serves it at that level)
+    and the offer timeout."""
+
+    __slots__ = ("buckets", "heap", "key", "owner", "queue", "skills", "timeout")
+
+    def __init__(
+        self,
+        owner: object,
+        key: LaneKey,
+        skills: Requirements,
+        queue: Queue | None,
+        buckets: list[FreeAgents | None],
+        timeout: float,
+    ) -> None:
+        self.owner = owner  # the token of the RoutingState that made it (a view may outlive a state)
+        self.key = key
+        self.skills = skills  # the requirements of the contact it was made for (a quick identity check)
+        self.heap: list[LaneEntry] = []
+        self.queue = queue
+        self.buckets = buckets
+        self.timeout = timeout
+
+
 class FreeAgents:
     """The free agents of one (queue, profile level): a dict by id, and a heap in longest-idle order.
 
@@ -397,8 +430,9 @@ class RoutingState:
             self.specs[agent.id] = AgentSpec(agent, dict(agent.skills), cap, sum(cap.values()), served)
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
-        self.lanes: dict[LaneKey, list[LaneEntry]] = {}
-        self.queue_lanes: dict[str, list[LaneKey]] = {}  # queue -> its lanes' keys
+        self._token = object()  # marks the lanes made here
+        self.lanes: dict[LaneKey, Lane] = {}
+        self.queue_lanes: dict[str, list[Lane]] = {}  # queue -> its lanes
         self.free: dict[tuple[str, int], FreeAgents] = {}
         self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
         self.offer_expiries: list[tuple[float, str, str]] = []  # (expires, contact, offer id)
@@ -426,6 +460,12 @@ class RoutingState:
             (self.wrapup_ends, self.wrapup_live),
             (self.max_waits, self.max_wait_live),
         )
+        # Per agent: (queue, index of its profile level in self.levels) for each queue it serves.
+        level_index = {level: i for i, level in enumerate(self.levels)}
+        self.agent_levels: dict[str, tuple[tuple[str, int], ...]] = {
+            agent_id: tuple((q, level_index[level]) for q, (level, _delay) in spec.queues.items())
+            for agent_id, spec in self.specs.items()
+        }
         # Per agent: (free bucket, the queue's channels) for each queue it serves, so a re-index looks nothing up.
         self._buckets: dict[str, tuple[tuple[FreeAgents, tuple[str, ...]], ...]] = {}
         for agent_id, spec in self.specs.items():
@@ -487,19 +527,10 @@ class RoutingState:
             self.waiting += 1
             if c.preferred_until and not (same is not None and same.preferred_until == c.preferred_until):
                 heappush(self.preferences, (c.preferred_until, c.id))
-            if (
-                same is not None
-                and same.seq == c.seq
-                and same.lane_key() == c.lane_key()
-                and same.queued_at == c.queued_at
-            ):
+            lane = self.lane_of(c)
+            if same is not None and same.seq == c.seq and self.lane_of(same) is lane and same.queued_at == c.queued_at:
                 return  # its index entries still stand
-            key = c.lane_key()
-            lane = self.lanes.get(key)
-            if lane is None:
-                lane = self.lanes[key] = []
-                self.queue_lanes.setdefault(c.queue, []).append(key)
-            lane_push(lane, LaneEntry(c.seq, c.id))
+            lane_push(lane.heap, LaneEntry(c.seq, c.id))
             queue = self.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
                 heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
@@ -581,9 +612,31 @@ class RoutingState:
             and (encode(c.skills) if c.skills else "") == lane[3]
         )
 
-    def lane_head(self, key: LaneKey) -> ContactView | None:
+    def lane_of(self, c: ContactView) -> Lane:
+        """The lane of ``c`` by its queue, channel, priority and requirements (made if new), kept on ``c``."""
+        lane = c.lane
+        if lane is not None and lane.owner is self._token:
+            key = lane.key
+            if key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills:
+                return lane
+        key = c.lane_key()
+        lane = self.lanes.get(key)
+        if lane is None:
+            queue = self.queues.get(c.queue)
+            buckets = [self.free.get((c.queue, level)) for level in self.levels]
+            timeout = 0.0  # the channel's offer timeout, else the queue's
+            if queue is not None:
+                ch = self.channels.get(c.channel)
+                timeout = ch.offer_timeout if ch is not None and ch.offer_timeout is not None else queue.offer_timeout
+            lane = self.lanes[key] = Lane(self._token, key, c.skills, queue, buckets, timeout)
+            self.queue_lanes.setdefault(c.queue, []).append(lane)
+        c.lane = lane
+        return lane
+
+    def lane_head(self, lane: Lane) -> ContactView | None:
         """The first waiting contact of a lane, dropping stale entries on the way."""
-        heap = self.lanes[key]
+        heap = lane.heap
+        key = lane.key
         while heap:
             top = heap[0]
             c = self.contacts.get(top.id)
