@@ -39,7 +39,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from router.config.model import MaxWaitAction, Queue, Strategy
@@ -77,6 +77,10 @@ class Offer:
     expires_at: float
     lane: LaneKey
     passed: tuple[str, ...]  # contacts ahead of it in its lane, passed over for their preferred agent
+    # The views the pass decided on (None when made elsewhere): whoever carries the offer out on the same
+    # state may use them instead of looking the ids up. Not part of the offer's value.
+    contact: ContactView | None = field(default=None, compare=False, repr=False)
+    agent: AgentView | None = field(default=None, compare=False, repr=False)
 
     def __init__(
         self,
@@ -88,6 +92,8 @@ class Offer:
         expires_at: float,
         lane: LaneKey,
         passed: tuple[str, ...] = (),
+        contact: ContactView | None = None,
+        agent: AgentView | None = None,
     ) -> None:
         # Written out (dataclass init=False): compiled by mypyc, a dataclass's generated __init__ stays
         # interpreted, about 1.5 us a call, and this runs once per offer.
@@ -98,6 +104,8 @@ class Offer:
         self.expires_at = expires_at
         self.lane = lane
         self.passed = passed
+        self.contact = contact
+        self.agent = agent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -411,6 +419,8 @@ class RoutingPolicy:
                 expires_at=now + cursor.timeout,
                 lane=cursor.key,
                 passed=tuple(cursor.passed),
+                contact=c,
+                agent=agent,
             )
         )
         taken.add(c.id)

@@ -132,8 +132,9 @@ class Simulation:
             local = at < self._wake_at and self.lane_local  # (see above)
             if kind == ACCEPT:
                 contact_id, offer_id, handle = payload
-                if life.accept(contact_id, offer_id, at):
-                    self.schedule(at + handle, COMPLETE, contact_id)
+                flight = life.accept(contact_id, offer_id, at)
+                if flight is not None:
+                    self.schedule(at + handle, COMPLETE, flight)
                 continue  # an answer frees nothing and adds no contact: no new offer is possible
             elif kind == COMPLETE:
                 freed = life.complete(payload, at)
@@ -210,14 +211,15 @@ class Simulation:
         if behaviour.no_answer_probability and self.rng.random() < behaviour.no_answer_probability:
             self.life.offer(offer, now)
             return  # left to expire
-        handle = self.life.handle_of(offer.contact_id)
         if behaviour.answer_delay <= 0:
             # Answered at once: no event needed.
-            if self.life.offer_answered(offer, now):
-                self.schedule(now + handle, COMPLETE, offer.contact_id)
+            flight = self.life.offer_answered(offer, now)
+            if flight is not None:
+                self.schedule(now + flight.handle, COMPLETE, flight)
             else:
                 self.life.offer(offer, now)
         else:
+            handle = self.life.handle_of(offer.contact_id)
             offer_id = self.life.offer(offer, now)
             self.schedule(now + behaviour.answer_delay, ACCEPT, (offer.contact_id, offer_id, handle))
 
