@@ -214,7 +214,7 @@ class _Eligible:
         self.promised = promised
 
     def check(self, a: AgentView) -> bool:
-        spec = self.state.specs[a.id]
+        spec = self.state.spec_of(a)
         if a.backoff_until > self.now or (self.delays and spec.queues[self.queue][1] > self.waited):
             return False
         if not meets(spec.skills, self.requirements):

@@ -154,6 +154,9 @@ class AgentView:
     missed: int = 0  # offers missed in a row
     load: dict[str, int] = field(default_factory=dict)  # channel -> contacts held (offered or later)
     ver: int = 0
+    # The state's static facts of this agent (RoutingState.spec_of checks they are the state's own): a
+    # shortcut to the state's index, not part of what routing knows of the agent.
+    index: AgentIndex | None = field(default=None, compare=False, repr=False)
 
     @property
     def total_load(self) -> int:
@@ -173,6 +176,7 @@ class AgentView:
         new.missed = self.missed
         new.load = self.load
         new.ver = self.ver
+        new.index = self.index
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -399,6 +403,18 @@ class FreeAgents:
             del members[agent_id]
 
 
+class AgentIndex:
+    """What a state keeps per agent to re-index it: its spec and, for each queue it serves, the free bucket
+    at its profile level with the queue's channels (so that a re-index looks nothing up)."""
+
+    __slots__ = ("buckets", "owner", "spec")
+
+    def __init__(self, owner: object, spec: AgentSpec, buckets: tuple[tuple[FreeAgents, tuple[str, ...]], ...]) -> None:
+        self.owner = owner  # the token of the RoutingState that made it (a view may outlive a state)
+        self.spec = spec
+        self.buckets = buckets
+
+
 def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
     """The queues ``agent`` serves with (priority, delay), from its profile or, without one, its skills."""
     if agent.profile is not None:
@@ -430,7 +446,7 @@ class RoutingState:
             self.specs[agent.id] = AgentSpec(agent, dict(agent.skills), cap, sum(cap.values()), served)
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
-        self._token = object()  # marks the lanes made here
+        self._token = object()  # marks the lanes and agent index records made here
         self.lanes: dict[LaneKey, Lane] = {}
         self.queue_lanes: dict[str, list[Lane]] = {}  # queue -> its lanes
         self.free: dict[tuple[str, int], FreeAgents] = {}
@@ -467,7 +483,7 @@ class RoutingState:
             for agent_id, spec in self.specs.items()
         }
         # Per agent: (free bucket, the queue's channels) for each queue it serves, so a re-index looks nothing up.
-        self._buckets: dict[str, tuple[tuple[FreeAgents, tuple[str, ...]], ...]] = {}
+        self._agent_index: dict[str, AgentIndex] = {}
         for agent_id, spec in self.specs.items():
             plan = []
             for queue_name, (level, _delay) in spec.queues.items():
@@ -476,7 +492,8 @@ class RoutingState:
                     bucket = self.free[(queue_name, level)] = FreeAgents()
                 queue = config.queues.get(queue_name)
                 plan.append((bucket, queue.channels if queue is not None else ()))
-            self._buckets[agent_id] = tuple(plan)
+            self._agent_index[agent_id] = ix = AgentIndex(self._token, spec, tuple(plan))
+            self.agents[agent_id].index = ix
 
     # -- contacts ---------------------------------------------------------------------------------
 
@@ -656,17 +673,33 @@ class RoutingState:
         if old is not None and old.ver > a.ver:
             return
         self.agents[a.id] = a
-        self._index_agent(a, spec, old is None or old.backoff_until != a.backoff_until)
+        ix = self._agent_index[a.id]
+        a.index = ix
+        self._index_agent(a, ix, old is None or old.backoff_until != a.backoff_until)
 
     def agent_changed(self, a: AgentView, *, backoff_changed: bool = False) -> None:
         """Re-index an agent held here whose view was changed in place (the simulator's way; bump its
         version with every change of load or idle time, so that stale index entries are known)."""
-        self._index_agent(a, self.specs[a.id], backoff_changed)
+        self._index_agent(a, self.index_of(a), backoff_changed)
 
-    def _index_agent(self, a: AgentView, spec: AgentSpec, backoff_changed: bool) -> None:
+    def index_of(self, a: AgentView) -> AgentIndex:
+        """The state's index record of agent ``a`` (its spec, its buckets), kept on ``a``."""
+        ix = a.index
+        if ix is not None and ix.owner is self._token and ix.spec.agent.id == a.id:
+            return ix
+        ix = self._agent_index[a.id]
+        a.index = ix
+        return ix
+
+    def spec_of(self, a: AgentView) -> AgentSpec:
+        """The static routing facts of agent ``a`` (``self.specs[a.id]``, without the lookup)."""
+        return self.index_of(a).spec
+
+    def _index_agent(self, a: AgentView, ix: AgentIndex, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
         free = False
-        for bucket, channels in self._buckets[a.id]:
+        spec = ix.spec
+        for bucket, channels in ix.buckets:
             room = False
             if available:
                 for ch in channels:
