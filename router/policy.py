@@ -40,7 +40,7 @@ import heapq
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, cast
 
 from router.config.model import MaxWaitAction, Queue, Strategy
 from router.lifecycle import AgentState, ContactState
@@ -171,6 +171,8 @@ class _Cursor:
             ):
                 lane_pop(heap)
             elif cid in taken:
+                if len(heap) == 1:
+                    return None  # nothing behind it: no need to pop it and push it back
                 self.popped.append(lane_pop(heap))
             else:
                 return c
@@ -236,8 +238,8 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
         for only in members.values():
             return only if eligible.check(only) else None
     heap = bucket.heap
-    popped: list[IdleEntry] = []
-    deferred: list[AgentView] = []
+    popped: list[IdleEntry] | None = None  # made when needed: usually the top is the answer
+    deferred: list[AgentView] | None = None
     best = None
     while heap:
         entry = heap[0]  # looked at in place: the usual answer, the top, is not popped and pushed back
@@ -249,10 +251,15 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
             if not _promised_count(promised, a.id):
                 best = a
                 break
+            if deferred is None:
+                deferred = []
             deferred.append(a)
+        if popped is None:
+            popped = []
         popped.append(idle_pop(heap))
-    for entry in popped:
-        idle_push(heap, entry)
+    if popped is not None:
+        for entry in popped:
+            idle_push(heap, entry)
     if not deferred:
         return best
     if best is not None:
@@ -349,10 +356,15 @@ class RoutingPolicy:
                 bucket = lane.buckets[index]
                 if bucket is None or not bucket.members:
                     continue
-                queue = lane.queue
-                if queue is None:
-                    queue = queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
-                cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
+                kept = lane.cursors[index]
+                if kept is None:
+                    queue = lane.queue
+                    if queue is None:
+                        queue = queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
+                    cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
+                    lane.cursors[index] = cursor  # reused by later passes: empty between passes
+                else:
+                    cursor = cast(_Cursor, kept)
                 cursors.append(cursor)  # restored after the level even if it yields nothing
                 heads.append(cursor.head(state, taken))
             if len(cursors) == 1:

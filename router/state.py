@@ -339,7 +339,7 @@ class Lane:
     profile level (in the order of ``RoutingState.levels``; None where no agent serves it at that level)
     and the offer timeout."""
 
-    __slots__ = ("buckets", "heap", "key", "owner", "queue", "skills", "timeout")
+    __slots__ = ("buckets", "cursors", "heap", "key", "owner", "queue", "skills", "timeout")
 
     def __init__(
         self,
@@ -357,6 +357,9 @@ class Lane:
         self.queue = queue
         self.buckets = buckets
         self.timeout = timeout
+        # The policy's cursor over this lane at each level, made on first use and kept (its walk state is
+        # emptied at the end of every pass): scratch of router.policy, not routing state.
+        self.cursors: list[object | None] = [None] * len(buckets)
 
 
 class FreeAgents:
