@@ -221,7 +221,8 @@ class _Eligible:
             return False
         if not meets(spec.skills, self.requirements):
             return False
-        return self.state.has_room(a, spec, self.channel, self.promised.get(a.id))
+        promised = self.promised
+        return self.state.has_room(a, spec, self.channel, promised.get(a.id) if promised else None)
 
 
 def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, dict[str, int]]) -> AgentView | None:
@@ -248,7 +249,7 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
             idle_pop(heap)
             continue  # stale for good
         if eligible.check(a):
-            if not _promised_count(promised, a.id):
+            if not promised or not _promised_count(promised, a.id):
                 best = a
                 break
             if deferred is None:

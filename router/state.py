@@ -408,11 +408,14 @@ class FreeAgents:
 
 class AgentIndex:
     """What a state keeps per agent to re-index it: its spec and, for each queue it serves, the free bucket
-    at its profile level with the queue's channels (so that a re-index looks nothing up)."""
+    at its profile level with the queue's channels and the agent's capacity on each (so that a re-index
+    looks nothing up)."""
 
     __slots__ = ("buckets", "owner", "spec")
 
-    def __init__(self, owner: object, spec: AgentSpec, buckets: tuple[tuple[FreeAgents, tuple[str, ...]], ...]) -> None:
+    def __init__(
+        self, owner: object, spec: AgentSpec, buckets: tuple[tuple[FreeAgents, tuple[tuple[str, int], ...]], ...]
+    ) -> None:
         self.owner = owner  # the token of the RoutingState that made it (a view may outlive a state)
         self.spec = spec
         self.buckets = buckets
@@ -485,7 +488,7 @@ class RoutingState:
             agent_id: tuple((q, level_index[level]) for q, (level, _delay) in spec.queues.items())
             for agent_id, spec in self.specs.items()
         }
-        # Per agent: (free bucket, the queue's channels) for each queue it serves, so a re-index looks nothing up.
+        # Per agent: (free bucket, the queue's channels with its capacity on each) for each queue it serves.
         self._agent_index: dict[str, AgentIndex] = {}
         for agent_id, spec in self.specs.items():
             plan = []
@@ -494,7 +497,8 @@ class RoutingState:
                 if bucket is None:
                     bucket = self.free[(queue_name, level)] = FreeAgents()
                 queue = config.queues.get(queue_name)
-                plan.append((bucket, queue.channels if queue is not None else ()))
+                channels = queue.channels if queue is not None else ()
+                plan.append((bucket, tuple((ch, spec.capacity.get(ch, 0)) for ch in channels)))
             self._agent_index[agent_id] = ix = AgentIndex(self._token, spec, tuple(plan))
             self.agents[agent_id].index = ix
 
@@ -701,12 +705,11 @@ class RoutingState:
     def _index_agent(self, a: AgentView, ix: AgentIndex, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
         free = False
-        spec = ix.spec
         for bucket, channels in ix.buckets:
             room = False
             if available:
-                for ch in channels:
-                    if self.has_room(a, spec, ch):
+                for ch, cap in channels:
+                    if self.room_for(a, ch, cap):
                         room = True
                         break
             if room:
@@ -744,14 +747,32 @@ class RoutingState:
 
     def has_room(self, a: AgentView, spec: AgentSpec, channel: str, promised: dict[str, int] | None = None) -> bool:
         """Whether ``a`` can hold one more contact of ``channel``, counting what this pass ``promised`` it."""
-        cap = spec.capacity.get(channel, 0)
+        return self.room_for(a, channel, spec.capacity.get(channel, 0), promised)
+
+    def room_for(self, a: AgentView, channel: str, cap: int, promised: dict[str, int] | None = None) -> bool:
+        """:meth:`has_room` with the agent's capacity on ``channel`` given."""
         if cap <= 0:
             return False
         load = a.load
+        if not load and not promised:
+            return True
         if not promised:
-            if not load:
+            # Nothing promised (the usual case): the load alone, without looking ``promised`` up.
+            if load.get(channel, 0) >= cap:
+                return False
+            busy = False
+            for n in load.values():
+                if n:
+                    busy = True
+                    break
+            if not busy:
                 return True
-            promised = _NOTHING_PROMISED
+            if channel in self.exclusive:
+                return False  # an exclusive channel needs an agent with no other work
+            for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
+                if load.get(ch, 0):
+                    return False
+            return True
         # Counted in place, not on a merged copy: this runs for every agent looked at.
         if load.get(channel, 0) + promised.get(channel, 0) >= cap:
             return False
@@ -768,8 +789,8 @@ class RoutingState:
         if not busy:
             return True
         if channel in self.exclusive:
-            return False  # an exclusive channel needs an agent with no other work
-        for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
+            return False
+        for ch in self.exclusive:  # noqa: SIM110
             if load.get(ch, 0) + promised.get(ch, 0):
                 return False
         return True
