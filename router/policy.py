@@ -295,6 +295,9 @@ class RoutingPolicy:
 
     def __init__(self, seed: int = 0) -> None:
         self.rng = random.Random(seed)  # the random strategy's stream
+        self._taken: set[str] = set()  # a pass's scratch (see _pass)
+        self._promised: dict[str, dict[str, int]] = {}
+        self._last_offered: dict[str, str] = {}
 
     # -- offers -----------------------------------------------------------------------------------
 
@@ -321,7 +324,7 @@ class RoutingPolicy:
         """
         if not state.any_free():
             return []
-        return self._pass(state, now, [[state.lane_of(c)]] * len(state.levels), max_offers)
+        return self._pass(state, now, None, max_offers, state.lane_of(c))
 
     def offers_for_agent(self, state: RoutingState, agent_id: str, now: float, *, max_offers: int = 64) -> list[Offer]:
         """The offers that ``agent_id`` gaining room (a contact ended, it came back) made possible: a pass
@@ -339,39 +342,56 @@ class RoutingPolicy:
                 lanes[index].extend(of_queue)
         return self._pass(state, now, lanes, max_offers)
 
-    def _pass(self, state: RoutingState, now: float, lanes: list[list[Lane]] | None, max_offers: int) -> list[Offer]:
-        """One decision pass, level by level, over every lane (``lanes`` None) or the lanes given for each
-        level (in the order of ``state.levels``)."""
+    def _pass(
+        self,
+        state: RoutingState,
+        now: float,
+        lanes: list[list[Lane]] | None,
+        max_offers: int,
+        only: Lane | None = None,
+    ) -> list[Offer]:
+        """One decision pass, level by level, over every lane (``lanes`` and ``only`` None), the lanes given
+        for each level (in the order of ``state.levels``), or one lane (``only``) at every level."""
         offers: list[Offer] = []
-        taken: set[str] = set()
-        promised: dict[str, dict[str, int]] = {}  # agent -> channel -> offers made this pass
-        last_offered: dict[str, str] = {}  # queue -> agent offered one of its contacts in this pass
-        queues = state.queues
+        # The pass's scratch, kept from pass to pass (emptied here): contacts offered, agent -> channel ->
+        # offers promised, queue -> agent last offered one of its contacts.
+        taken = self._taken
+        taken.clear()
+        promised = self._promised
+        promised.clear()
+        last_offered = self._last_offered
+        last_offered.clear()
         for index in range(len(state.levels)):
+            one = only
+            if one is None and lanes is not None and len(lanes[index]) == 1:
+                one = lanes[index][0]
+            if one is not None:
+                # One lane (the lane-local case): its contacts in line order, no ordering across lanes.
+                cursor = self._cursor(state, one, index)
+                if cursor is None:
+                    continue
+                c = cursor.head(state, taken)
+                while c is not None:
+                    if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
+                        break  # nobody at this level can take this lane's head: the lane's turn ends
+                    if len(offers) >= max_offers:
+                        break
+                    c = cursor.head(state, taken)
+                cursor.restore()
+                if len(offers) >= max_offers:
+                    break
+                continue
             cursors: list[_Cursor] = []
             heads: list[ContactView | None] = []
             for lane in list(state.lanes.values()) if lanes is None else lanes[index]:
-                heap = lane.heap
-                if not heap:
-                    continue  # an empty lane has nothing to restore
-                bucket = lane.buckets[index]
-                if bucket is None or not bucket.members:
+                found = self._cursor(state, lane, index)
+                if found is None:
                     continue
-                kept = lane.cursors[index]
-                if kept is None:
-                    queue = lane.queue
-                    if queue is None:
-                        queue = queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
-                    cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
-                    lane.cursors[index] = cursor  # reused by later passes: empty between passes
-                else:
-                    cursor = cast(_Cursor, kept)
-                cursors.append(cursor)  # restored after the level even if it yields nothing
-                heads.append(cursor.head(state, taken))
+                cursors.append(found)  # restored after the level even if it yields nothing
+                heads.append(found.head(state, taken))
             if len(cursors) == 1:
-                # One lane (the lane-local case): its contacts in line order, no ordering across lanes.
                 cursor = cursors[0]
-                c: ContactView | None = heads[0]
+                c = heads[0]
                 while c is not None:
                     if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
                         break  # nobody at this level can take this lane's head: the lane's turn ends
@@ -404,6 +424,26 @@ class RoutingPolicy:
             if len(offers) >= max_offers:
                 break
         return offers
+
+    @staticmethod
+    def _cursor(state: RoutingState, lane: Lane, index: int) -> _Cursor | None:
+        """The cursor over ``lane`` at level ``index`` (made on first use, then kept on the lane), or None
+        if the lane has nobody waiting or nobody free at that level."""
+        heap = lane.heap
+        if not heap:
+            return None  # an empty lane has nothing to restore
+        bucket = lane.buckets[index]
+        if bucket is None or not bucket.members:
+            return None
+        kept = lane.cursors[index]
+        if kept is not None:
+            return cast(_Cursor, kept)
+        queue = lane.queue
+        if queue is None:
+            queue = state.queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
+        cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
+        lane.cursors[index] = cursor  # reused by later passes: empty between passes
+        return cursor
 
     def _take(
         self,
