@@ -9,11 +9,23 @@ an agent's load or idle time bumps its version, so stale index entries are known
 
 from __future__ import annotations
 
+from typing import Final
+
 from router.config.model import MaxWaitAction
 from router.lifecycle import AgentState, ContactEvent, ContactState, next_contact_state
 from router.policy import ExpireOffer, Offer, Overflow
 from router.state import AgentView, ContactView, RoutingState
 from simulations.model import Arrival, ContactRecord, RunResult
+
+# The two moves the simulator makes most, checked against the table once here (it is a final, so the answer
+# cannot change): a contact answered in the instant it is offered (queued -> offered -> connected), and one
+# completed with no wrap-up (connected -> wrapup -> done). Any other starting state is checked as it comes.
+ANSWERED_AT_ONCE: Final = next_contact_state(
+    next_contact_state(ContactState.QUEUED, ContactEvent.OFFER), ContactEvent.ACCEPT
+)
+ENDED_AT_ONCE: Final = next_contact_state(
+    next_contact_state(ContactState.CONNECTED, ContactEvent.COMPLETE), ContactEvent.END_WRAPUP
+)
 
 
 class SimLifecycle:
@@ -85,7 +97,8 @@ class SimLifecycle:
             return None
         # The views the policy decided on are this state's own (changed in place, never replaced).
         c = o.contact if o.contact is not None else self.state.contacts[o.contact_id]
-        next_contact_state(next_contact_state(c.state, ContactEvent.OFFER), ContactEvent.ACCEPT)  # table check
+        if c.state != ContactState.QUEUED:  # table check (from queued: made once, above)
+            next_contact_state(next_contact_state(c.state, ContactEvent.OFFER), ContactEvent.ACCEPT)
         self._offers += 1
         c.agent = o.agent_id
         c.offer_id = f"o{self._offers}"
@@ -128,8 +141,11 @@ class SimLifecycle:
         c.wrapup_until = now + queue.wrapup
         if queue.wrapup <= 0:
             # No wrap-up: complete.lua then end_wrapup.lua in the same instant, one move (no wrap-up end armed).
-            next_contact_state(c.state, ContactEvent.COMPLETE)  # table check
-            self._move(c, ContactEvent.END_WRAPUP, ContactState.WRAPUP)
+            if c.state == ContactState.CONNECTED:  # table check (made once, above)
+                self.state.move_contact(c, ENDED_AT_ONCE)
+            else:
+                next_contact_state(c.state, ContactEvent.COMPLETE)  # raises
+                self._move(c, ContactEvent.END_WRAPUP, ContactState.WRAPUP)
             a = flight.agent
             if a is None or a.id != c.agent:
                 a = self.state.agents[c.agent]
