@@ -454,6 +454,7 @@ class RoutingState:
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
         self._token = object()  # marks the lanes and agent index records made here
         self.lanes: dict[LaneKey, Lane] = {}
+        self._last_lane: Lane | None = None  # (lane_of)
         self.queue_lanes: dict[str, list[Lane]] = {}  # queue -> its lanes
         self.free: dict[tuple[str, int], FreeAgents] = {}
         self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
@@ -643,6 +644,12 @@ class RoutingState:
             key = lane.key
             if key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills:
                 return lane
+        lane = self._last_lane  # the lane looked up last: often that of the next new contact too
+        if lane is not None:
+            key = lane.key
+            if key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills:
+                c.lane = lane
+                return lane
         key = c.lane_key()
         lane = self.lanes.get(key)
         if lane is None:
@@ -655,6 +662,7 @@ class RoutingState:
             lane = self.lanes[key] = Lane(self._token, key, c.skills, queue, buckets, timeout)
             self.queue_lanes.setdefault(c.queue, []).append(lane)
         c.lane = lane
+        self._last_lane = lane
         return lane
 
     def lane_head(self, lane: Lane) -> ContactView | None:
