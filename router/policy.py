@@ -193,11 +193,23 @@ class _Cursor:
 class _Eligible:
     """Whether a free agent may take contact ``c`` now: not backing off, past its profile delay for the
     queue, meeting the requirements in force, with room on the channel counting what this pass promised
-    it. (An object, not a closure: compiled, its check is a direct call.)"""
+    it. (An object, not a closure: compiled, its check is a direct call. The policy keeps one and resets
+    it for each contact.)"""
 
     __slots__ = ("channel", "delays", "now", "promised", "queue", "requirements", "state", "waited")
 
     def __init__(
+        self,
+        state: RoutingState,
+        c: ContactView,
+        now: float,
+        waited: float,
+        requirements: Requirements,
+        promised: dict[str, dict[str, int]],
+    ) -> None:
+        self.reset(state, c, now, waited, requirements, promised)
+
+    def reset(
         self,
         state: RoutingState,
         c: ContactView,
@@ -298,6 +310,7 @@ class RoutingPolicy:
         self._taken: set[str] = set()  # a pass's scratch (see _pass)
         self._promised: dict[str, dict[str, int]] = {}
         self._last_offered: dict[str, str] = {}
+        self._eligible: _Eligible | None = None  # reset for each contact (see _choose)
 
     # -- offers -----------------------------------------------------------------------------------
 
@@ -356,11 +369,14 @@ class RoutingPolicy:
         # The pass's scratch, kept from pass to pass (emptied here): contacts offered, agent -> channel ->
         # offers promised, queue -> agent last offered one of its contacts.
         taken = self._taken
-        taken.clear()
+        if taken:
+            taken.clear()
         promised = self._promised
-        promised.clear()
+        if promised:
+            promised.clear()
         last_offered = self._last_offered
-        last_offered.clear()
+        if last_offered:
+            last_offered.clear()
         for index in range(len(state.levels)):
             one = only
             if one is None and lanes is not None and len(lanes[index]) == 1:
@@ -471,7 +487,7 @@ class RoutingPolicy:
                 channel=c.channel,
                 expires_at=now + cursor.timeout,
                 lane=cursor.key,
-                passed=tuple(cursor.passed),
+                passed=tuple(cursor.passed) if cursor.passed else (),
                 contact=c,
                 agent=agent,
             )
@@ -482,7 +498,8 @@ class RoutingPolicy:
             promised[agent.id] = {c.channel: 1}
         else:
             per[c.channel] = per.get(c.channel, 0) + 1
-        last_offered[c.queue] = agent.id
+        if cursor.queue.strategy == Strategy.ROUND_ROBIN:  # the only reader of last_offered
+            last_offered[c.queue] = agent.id
         return True
 
     @staticmethod
@@ -507,7 +524,11 @@ class RoutingPolicy:
         requirements = queue.requirements_at(waited) if queue.escalation else queue.requirements
         if c.skills:
             requirements = merge(requirements, c.skills)
-        eligible = _Eligible(state, c, now, waited, requirements, promised)
+        eligible = self._eligible
+        if eligible is None:
+            eligible = self._eligible = _Eligible(state, c, now, waited, requirements, promised)
+        else:
+            eligible.reset(state, c, now, waited, requirements, promised)
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)
             if preferred is not None and preferred.state != AgentState.OFFLINE:
