@@ -39,12 +39,25 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Final, cast
 
 from router.config.model import MaxWaitAction, Queue, Strategy
 from router.lifecycle import AgentState, ContactState
-from router.state import AgentView, ContactView, FreeAgents, LaneKey, RoutingState
+from router.state import (
+    AgentView,
+    ContactView,
+    FreeAgents,
+    IdleEntry,
+    Lane,
+    LaneEntry,
+    LaneKey,
+    RoutingState,
+    idle_pop,
+    idle_push,
+    lane_pop,
+    lane_push,
+)
 from skills.model import Requirements, encode, meets, merge, proficiency
 
 # heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
@@ -64,6 +77,10 @@ class Offer:
     expires_at: float
     lane: LaneKey
     passed: tuple[str, ...]  # contacts ahead of it in its lane, passed over for their preferred agent
+    # The views the pass decided on (None when made elsewhere): whoever carries the offer out on the same
+    # state may use them instead of looking the ids up. Not part of the offer's value.
+    contact: ContactView | None = field(default=None, compare=False, repr=False)
+    agent: AgentView | None = field(default=None, compare=False, repr=False)
 
     def __init__(
         self,
@@ -75,6 +92,8 @@ class Offer:
         expires_at: float,
         lane: LaneKey,
         passed: tuple[str, ...] = (),
+        contact: ContactView | None = None,
+        agent: AgentView | None = None,
     ) -> None:
         # Written out (dataclass init=False): compiled by mypyc, a dataclass's generated __init__ stays
         # interpreted, about 1.5 us a call, and this runs once per offer.
@@ -85,6 +104,8 @@ class Offer:
         self.expires_at = expires_at
         self.lane = lane
         self.passed = passed
+        self.contact = contact
+        self.agent = agent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,24 +137,19 @@ class Overflow:
 TimerAction = ExpireOffer | EndWrapup | Overflow
 
 
-_NO_LANES: Final[list[LaneKey]] = []  # read only
-
-
 class _Cursor:
     """Walks one lane in order during a pass without losing entries (they are restored after), with
     what the lane's contacts share at this level: their queue, its free agents, the offer timeout."""
 
     __slots__ = ("bucket", "heap", "key", "passed", "popped", "queue", "timeout")
 
-    def __init__(
-        self, key: LaneKey, heap: list[tuple[int, str]], queue: Queue, bucket: FreeAgents, timeout: float
-    ) -> None:
+    def __init__(self, key: LaneKey, heap: list[LaneEntry], queue: Queue, bucket: FreeAgents, timeout: float) -> None:
         self.key = key
         self.heap = heap
         self.queue = queue
         self.bucket = bucket
         self.timeout = timeout
-        self.popped: list[tuple[int, str]] = []
+        self.popped: list[LaneEntry] = []
         self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
     def head(self, state: RoutingState, taken: set[str]) -> ContactView | None:
@@ -141,32 +157,35 @@ class _Cursor:
         contacts = state.contacts
         queue, channel, priority, skills = self.key
         while heap:
-            seq, cid = heap[0]
+            top = heap[0]
+            cid = top.id
             c = contacts.get(cid)
             if (
                 c is None  # stale for good unless it still stands for a waiting contact (RoutingState.is_waiting)
                 or c.state != ContactState.QUEUED
-                or c.seq != seq
+                or c.seq != top.seq
                 or c.queue != queue
                 or c.channel != channel
                 or c.priority != priority
                 or (encode(c.skills) if c.skills else "") != skills
             ):
-                heappop(heap)
+                lane_pop(heap)
             elif cid in taken:
-                self.popped.append(heappop(heap))
+                if len(heap) == 1:
+                    return None  # nothing behind it: no need to pop it and push it back
+                self.popped.append(lane_pop(heap))
             else:
                 return c
         return None
 
     def skip(self) -> None:
-        entry = heappop(self.heap)
+        entry = lane_pop(self.heap)
         self.popped.append(entry)
-        self.passed.append(entry[1])
+        self.passed.append(entry.id)
 
     def restore(self) -> None:
         for entry in self.popped:
-            heappush(self.heap, entry)
+            lane_push(self.heap, entry)
         self.popped.clear()
         self.passed.clear()
 
@@ -174,11 +193,23 @@ class _Cursor:
 class _Eligible:
     """Whether a free agent may take contact ``c`` now: not backing off, past its profile delay for the
     queue, meeting the requirements in force, with room on the channel counting what this pass promised
-    it. (An object, not a closure: compiled, its check is a direct call.)"""
+    it. (An object, not a closure: compiled, its check is a direct call. The policy keeps one and resets
+    it for each contact.)"""
 
     __slots__ = ("channel", "delays", "now", "promised", "queue", "requirements", "state", "waited")
 
     def __init__(
+        self,
+        state: RoutingState,
+        c: ContactView,
+        now: float,
+        waited: float,
+        requirements: Requirements,
+        promised: dict[str, dict[str, int]],
+    ) -> None:
+        self.reset(state, c, now, waited, requirements, promised)
+
+    def reset(
         self,
         state: RoutingState,
         c: ContactView,
@@ -197,12 +228,13 @@ class _Eligible:
         self.promised = promised
 
     def check(self, a: AgentView) -> bool:
-        spec = self.state.specs[a.id]
+        spec = self.state.spec_of(a)
         if a.backoff_until > self.now or (self.delays and spec.queues[self.queue][1] > self.waited):
             return False
         if not meets(spec.skills, self.requirements):
             return False
-        return self.state.has_room(a, spec, self.channel, self.promised.get(a.id))
+        promised = self.promised
+        return self.state.has_room(a, spec, self.channel, promised.get(a.id) if promised else None)
 
 
 def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, dict[str, int]]) -> AgentView | None:
@@ -219,23 +251,28 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
         for only in members.values():
             return only if eligible.check(only) else None
     heap = bucket.heap
-    popped: list[tuple[int, float, str, int]] = []
-    deferred: list[AgentView] = []
+    popped: list[IdleEntry] | None = None  # made when needed: usually the top is the answer
+    deferred: list[AgentView] | None = None
     best = None
     while heap:
         entry = heap[0]  # looked at in place: the usual answer, the top, is not popped and pushed back
-        a = members.get(entry[2])
-        if a is None or a.ver != entry[3] or a.idle_since != entry[1] or a.total_load != entry[0]:
-            heappop(heap)
+        a = members.get(entry.id)
+        if a is None or a.ver != entry.ver or a.idle_since != entry.idle_since or a.total_load != entry.load:
+            idle_pop(heap)
             continue  # stale for good
         if eligible.check(a):
-            if not _promised_count(promised, a.id):
+            if not promised or not _promised_count(promised, a.id):
                 best = a
                 break
+            if deferred is None:
+                deferred = []
             deferred.append(a)
-        popped.append(heappop(heap))
-    for entry in popped:
-        heappush(heap, entry)
+        if popped is None:
+            popped = []
+        popped.append(idle_pop(heap))
+    if popped is not None:
+        for entry in popped:
+            idle_push(heap, entry)
     if not deferred:
         return best
     if best is not None:
@@ -270,6 +307,10 @@ class RoutingPolicy:
 
     def __init__(self, seed: int = 0) -> None:
         self.rng = random.Random(seed)  # the random strategy's stream
+        self._taken: set[str] = set()  # a pass's scratch (see _pass)
+        self._promised: dict[str, dict[str, int]] = {}
+        self._last_offered: dict[str, str] = {}
+        self._eligible: _Eligible | None = None  # reset for each contact (see _choose)
 
     # -- offers -----------------------------------------------------------------------------------
 
@@ -296,11 +337,7 @@ class RoutingPolicy:
         """
         if not state.any_free():
             return []
-        keys = [c.lane_key()]
-        lanes = {}
-        for level in state.levels:
-            lanes[level] = keys
-        return self._pass(state, now, lanes, max_offers)
+        return self._pass(state, now, None, max_offers, state.lane_of(c))
 
     def offers_for_agent(self, state: RoutingState, agent_id: str, now: float, *, max_offers: int = 64) -> list[Offer]:
         """The offers that ``agent_id`` gaining room (a contact ended, it came back) made possible: a pass
@@ -310,43 +347,67 @@ class RoutingPolicy:
         """
         if state.waiting == 0 or agent_id not in state.free_ids:
             return []
-        lanes: dict[int, list[LaneKey]] = {}
+        lanes: list[list[Lane]] = [[] for _ in state.levels]
         queue_lanes = state.queue_lanes
-        for q, (level, _delay) in state.specs[agent_id].queues.items():
-            keys = queue_lanes.get(q)
-            if keys:
-                lanes.setdefault(level, []).extend(keys)
+        for q, index in state.agent_levels[agent_id]:
+            of_queue = queue_lanes.get(q)
+            if of_queue:
+                lanes[index].extend(of_queue)
         return self._pass(state, now, lanes, max_offers)
 
     def _pass(
-        self, state: RoutingState, now: float, lanes: dict[int, list[LaneKey]] | None, max_offers: int
+        self,
+        state: RoutingState,
+        now: float,
+        lanes: list[list[Lane]] | None,
+        max_offers: int,
+        only: Lane | None = None,
     ) -> list[Offer]:
-        """One decision pass, level by level, over every lane (``lanes`` None) or the lanes given per level."""
+        """One decision pass, level by level, over every lane (``lanes`` and ``only`` None), the lanes given
+        for each level (in the order of ``state.levels``), or one lane (``only``) at every level."""
         offers: list[Offer] = []
-        taken: set[str] = set()
-        promised: dict[str, dict[str, int]] = {}  # agent -> channel -> offers made this pass
-        last_offered: dict[str, str] = {}  # queue -> agent offered one of its contacts in this pass
-        all_lanes = state.lanes
-        free = state.free
-        queues = state.queues
-        for level in state.levels:
+        # The pass's scratch, kept from pass to pass (emptied here): contacts offered, agent -> channel ->
+        # offers promised, queue -> agent last offered one of its contacts.
+        taken = self._taken
+        if taken:
+            taken.clear()
+        promised = self._promised
+        if promised:
+            promised.clear()
+        last_offered = self._last_offered
+        if last_offered:
+            last_offered.clear()
+        for index in range(len(state.levels)):
+            one = only
+            if one is None and lanes is not None and len(lanes[index]) == 1:
+                one = lanes[index][0]
+            if one is not None:
+                # One lane (the lane-local case): its contacts in line order, no ordering across lanes.
+                cursor = self._cursor(state, one, index)
+                if cursor is None:
+                    continue
+                c = cursor.head(state, taken)
+                while c is not None:
+                    if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
+                        break  # nobody at this level can take this lane's head: the lane's turn ends
+                    if len(offers) >= max_offers:
+                        break
+                    c = cursor.head(state, taken)
+                cursor.restore()
+                if len(offers) >= max_offers:
+                    break
+                continue
             cursors: list[_Cursor] = []
             heads: list[ContactView | None] = []
-            for key in all_lanes if lanes is None else lanes.get(level, _NO_LANES):
-                heap = all_lanes.get(key)
-                if not heap:
-                    continue  # an empty lane has nothing to restore
-                bucket = free.get((key[0], level))
-                if not bucket:
+            for lane in list(state.lanes.values()) if lanes is None else lanes[index]:
+                found = self._cursor(state, lane, index)
+                if found is None:
                     continue
-                queue = queues[key[0]]
-                cursor = _Cursor(key, heap, queue, bucket, self.offer_timeout(state, queue, key[1]))
-                cursors.append(cursor)  # restored after the level even if it yields nothing
-                heads.append(cursor.head(state, taken))
+                cursors.append(found)  # restored after the level even if it yields nothing
+                heads.append(found.head(state, taken))
             if len(cursors) == 1:
-                # One lane (the lane-local case): its contacts in line order, no ordering across lanes.
                 cursor = cursors[0]
-                c: ContactView | None = heads[0]
+                c = heads[0]
                 while c is not None:
                     if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
                         break  # nobody at this level can take this lane's head: the lane's turn ends
@@ -361,8 +422,8 @@ class RoutingPolicy:
                 ]
                 heapify(order)
                 while order:
-                    index = heappop(order)[3]
-                    cursor = cursors[index]
+                    at = heappop(order)[3]
+                    cursor = cursors[at]
                     c = cursor.head(state, taken)
                     if c is None:
                         continue
@@ -372,13 +433,33 @@ class RoutingPolicy:
                         break
                     nxt = cursor.head(state, taken)
                     if nxt is not None:
-                        entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, index)
+                        entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, at)
                         heappush(order, entry)
             for cursor in cursors:
                 cursor.restore()
             if len(offers) >= max_offers:
                 break
         return offers
+
+    @staticmethod
+    def _cursor(state: RoutingState, lane: Lane, index: int) -> _Cursor | None:
+        """The cursor over ``lane`` at level ``index`` (made on first use, then kept on the lane), or None
+        if the lane has nobody waiting or nobody free at that level."""
+        heap = lane.heap
+        if not heap:
+            return None  # an empty lane has nothing to restore
+        bucket = lane.buckets[index]
+        if bucket is None or not bucket.members:
+            return None
+        kept = lane.cursors[index]
+        if kept is not None:
+            return cast(_Cursor, kept)
+        queue = lane.queue
+        if queue is None:
+            queue = state.queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
+        cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
+        lane.cursors[index] = cursor  # reused by later passes: empty between passes
+        return cursor
 
     def _take(
         self,
@@ -406,7 +487,9 @@ class RoutingPolicy:
                 channel=c.channel,
                 expires_at=now + cursor.timeout,
                 lane=cursor.key,
-                passed=tuple(cursor.passed),
+                passed=tuple(cursor.passed) if cursor.passed else (),
+                contact=c,
+                agent=agent,
             )
         )
         taken.add(c.id)
@@ -415,20 +498,14 @@ class RoutingPolicy:
             promised[agent.id] = {c.channel: 1}
         else:
             per[c.channel] = per.get(c.channel, 0) + 1
-        last_offered[c.queue] = agent.id
+        if cursor.queue.strategy == Strategy.ROUND_ROBIN:  # the only reader of last_offered
+            last_offered[c.queue] = agent.id
         return True
 
     @staticmethod
     def effective_priority(state: RoutingState, c: ContactView, now: float) -> float:
         """The contact's priority plus what aging has added."""
         return c.priority + state.queues[c.queue].aging.boost(now - c.enqueued_at)
-
-    @staticmethod
-    def offer_timeout(state: RoutingState, queue: Queue, channel: str) -> float:
-        ch = state.channels.get(channel)
-        if ch is not None and ch.offer_timeout is not None:
-            return ch.offer_timeout
-        return queue.offer_timeout
 
     def _choose(
         self,
@@ -447,7 +524,11 @@ class RoutingPolicy:
         requirements = queue.requirements_at(waited) if queue.escalation else queue.requirements
         if c.skills:
             requirements = merge(requirements, c.skills)
-        eligible = _Eligible(state, c, now, waited, requirements, promised)
+        eligible = self._eligible
+        if eligible is None:
+            eligible = self._eligible = _Eligible(state, c, now, waited, requirements, promised)
+        else:
+            eligible.reset(state, c, now, waited, requirements, promised)
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)
             if preferred is not None and preferred.state != AgentState.OFFLINE:
@@ -534,10 +615,10 @@ class RoutingPolicy:
         best = state.next_timer()
         if state.waiting and state.any_free():
             timed = state.timed_queues
-            for key in list(state.lanes) if timed else ():
-                if key[0] not in timed:
+            for lane in list(state.lanes.values()) if timed else []:
+                if lane.key[0] not in timed:
                     continue  # its contacts never escalate nor pass a profile delay
-                c = state.lane_head(key)
+                c = state.lane_head(lane)
                 if c is not None:
                     best = min(best, self._next_change(state, c, now))
             until = state.next_backoff_end(now)

@@ -12,6 +12,8 @@ Indexes:
   skill requirements, as a heap ordered by sequence number (first-come, first-served). Within a lane an older
   contact is always at least as routable as a younger one (it has aged, escalated and passed more profile
   delays), so the policy only ever looks at a lane's head, and stops at the first head nobody can take.
+  Each lane is a :class:`Lane` made once, with what its contacts share (queue, free agents per level,
+  offer timeout); a waiting contact's view holds its lane, so routing it looks nothing up.
 - *free agents* per (queue, profile priority): the available agents with room for one more contact on one
   of the queue's channels.
 - heaps of offer expiries, wrap-up ends and max-wait deadlines;
@@ -35,7 +37,6 @@ from router.lifecycle import AgentState, ContactState
 from skills.model import Requirements, encode, meets
 
 # heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
-heapify: Final = heapq.heapify
 heappop: Final = heapq.heappop
 heappush: Final = heapq.heappush
 
@@ -66,6 +67,9 @@ class ContactView:
     offer_expires: float
     wrapup_until: float
     ver: int  # bumped by every change in Redis; older snapshots are ignored
+    # The lane it was last indexed in (RoutingState.lane_of checks that it is still its lane): not part of
+    # what routing knows of the contact, a shortcut to the state's index.
+    lane: Lane | None = field(default=None, compare=False, repr=False)
 
     def __init__(
         self,
@@ -107,6 +111,7 @@ class ContactView:
         self.offer_expires = offer_expires
         self.wrapup_until = wrapup_until
         self.ver = ver
+        self.lane = None
 
     def lane_key(self) -> LaneKey:
         return (self.queue, self.channel, self.priority, encode(self.skills))
@@ -131,6 +136,7 @@ class ContactView:
         new.offer_expires = self.offer_expires
         new.wrapup_until = self.wrapup_until
         new.ver = self.ver
+        new.lane = self.lane
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -148,6 +154,9 @@ class AgentView:
     missed: int = 0  # offers missed in a row
     load: dict[str, int] = field(default_factory=dict)  # channel -> contacts held (offered or later)
     ver: int = 0
+    # The state's static facts of this agent (RoutingState.spec_of checks they are the state's own): a
+    # shortcut to the state's index, not part of what routing knows of the agent.
+    index: AgentIndex | None = field(default=None, compare=False, repr=False)
 
     @property
     def total_load(self) -> int:
@@ -167,6 +176,7 @@ class AgentView:
         new.missed = self.missed
         new.load = self.load
         new.ver = self.ver
+        new.index = self.index
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -183,19 +193,188 @@ class AgentSpec:
     queues: dict[str, tuple[int, float]]  # queue -> (profile priority, delay)
 
 
+# The two hot heaps (lanes, free agents) hold native entries that compare their keys as C numbers, kept by
+# compiled copies of heapq's own push and pop (same algorithm, so the same layout and the same order
+# among equal keys as heapq on the equivalent tuples): heapq compares tuples item by item through
+# Python's generic comparison, several hundred instructions a comparison.
+
+
+class LaneEntry:
+    """A lane's heap entry: a waiting contact's sequence number and id, ordered as the tuple (seq, id)."""
+
+    __slots__ = ("id", "seq")
+
+    def __init__(self, seq: int, id: str) -> None:
+        self.seq = seq
+        self.id = id
+
+
+def _lane_before(a: LaneEntry, b: LaneEntry) -> bool:
+    return a.seq < b.seq or (a.seq == b.seq and a.id < b.id)
+
+
+def lane_push(heap: list[LaneEntry], entry: LaneEntry) -> None:
+    """heapq.heappush for lane entries."""
+    heap.append(entry)
+    _lane_sift_down(heap, 0, len(heap) - 1)
+
+
+def lane_pop(heap: list[LaneEntry]) -> LaneEntry:
+    """heapq.heappop for lane entries (``heap`` not empty)."""
+    last = heap.pop()
+    if heap:
+        first = heap[0]
+        heap[0] = last
+        _lane_sift_up(heap, 0)
+        return first
+    return last
+
+
+def _lane_sift_down(heap: list[LaneEntry], start: int, pos: int) -> None:
+    item = heap[pos]
+    while pos > start:
+        parent_pos = (pos - 1) >> 1
+        parent = heap[parent_pos]
+        if _lane_before(item, parent):
+            heap[pos] = parent
+            pos = parent_pos
+            continue
+        break
+    heap[pos] = item
+
+
+def _lane_sift_up(heap: list[LaneEntry], pos: int) -> None:
+    end = len(heap)
+    start = pos
+    item = heap[pos]
+    child = 2 * pos + 1
+    while child < end:
+        right = child + 1
+        if right < end and not _lane_before(heap[child], heap[right]):
+            child = right
+        heap[pos] = heap[child]
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = item
+    _lane_sift_down(heap, start, pos)
+
+
+class IdleEntry:
+    """A free-agent heap entry, ordered as the tuple (load, idle since, id, version)."""
+
+    __slots__ = ("id", "idle_since", "load", "ver")
+
+    def __init__(self, load: int, idle_since: float, id: str, ver: int) -> None:
+        self.load = load
+        self.idle_since = idle_since
+        self.id = id
+        self.ver = ver
+
+
+def _idle_before(a: IdleEntry, b: IdleEntry) -> bool:
+    if a.load != b.load:
+        return a.load < b.load
+    if a.idle_since != b.idle_since:
+        return a.idle_since < b.idle_since
+    if a.id != b.id:
+        return a.id < b.id
+    return a.ver < b.ver
+
+
+def idle_push(heap: list[IdleEntry], entry: IdleEntry) -> None:
+    """heapq.heappush for free-agent entries."""
+    heap.append(entry)
+    _idle_sift_down(heap, 0, len(heap) - 1)
+
+
+def idle_pop(heap: list[IdleEntry]) -> IdleEntry:
+    """heapq.heappop for free-agent entries (``heap`` not empty)."""
+    last = heap.pop()
+    if heap:
+        first = heap[0]
+        heap[0] = last
+        _idle_sift_up(heap, 0)
+        return first
+    return last
+
+
+def idle_heapify(heap: list[IdleEntry]) -> None:
+    """heapq.heapify for free-agent entries."""
+    for i in range(len(heap) // 2 - 1, -1, -1):
+        _idle_sift_up(heap, i)
+
+
+def _idle_sift_down(heap: list[IdleEntry], start: int, pos: int) -> None:
+    item = heap[pos]
+    while pos > start:
+        parent_pos = (pos - 1) >> 1
+        parent = heap[parent_pos]
+        if _idle_before(item, parent):
+            heap[pos] = parent
+            pos = parent_pos
+            continue
+        break
+    heap[pos] = item
+
+
+def _idle_sift_up(heap: list[IdleEntry], pos: int) -> None:
+    end = len(heap)
+    start = pos
+    item = heap[pos]
+    child = 2 * pos + 1
+    while child < end:
+        right = child + 1
+        if right < end and not _idle_before(heap[child], heap[right]):
+            child = right
+        heap[pos] = heap[child]
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = item
+    _idle_sift_down(heap, start, pos)
+
+
+class Lane:
+    """One lane (see the module docstring): its key, its heap of waiting contacts, and what they share,
+    found once when the lane is made: their queue (None if not in the config), its free agents at each
+    profile level (in the order of ``RoutingState.levels``; None where no agent serves it at that level)
+    and the offer timeout."""
+
+    __slots__ = ("buckets", "cursors", "heap", "key", "owner", "queue", "skills", "timeout")
+
+    def __init__(
+        self,
+        owner: object,
+        key: LaneKey,
+        skills: Requirements,
+        queue: Queue | None,
+        buckets: list[FreeAgents | None],
+        timeout: float,
+    ) -> None:
+        self.owner = owner  # the token of the RoutingState that made it (a view may outlive a state)
+        self.key = key
+        self.skills = skills  # the requirements of the contact it was made for (a quick identity check)
+        self.heap: list[LaneEntry] = []
+        self.queue = queue
+        self.buckets = buckets
+        self.timeout = timeout
+        # The policy's cursor over this lane at each level, made on first use and kept (its walk state is
+        # emptied at the end of every pass): scratch of router.policy, not routing state.
+        self.cursors: list[object | None] = [None] * len(buckets)
+
+
 class FreeAgents:
     """The free agents of one (queue, profile level): a dict by id, and a heap in longest-idle order.
 
-    The heap holds (load, idle since, id, version) entries; an entry that no longer matches its agent
-    is stale and dropped when it reaches the top, so an update costs one push. The policy walks it
-    (``router.policy._longest_idle``).
+    The heap holds (load, idle since, id, version) entries (:class:`IdleEntry`); an entry that no longer
+    matches its agent is stale and dropped when it reaches the top, so an update costs one push. The
+    policy walks it (``router.policy._longest_idle``).
     """
 
     __slots__ = ("heap", "members")
 
     def __init__(self) -> None:
         self.members: dict[str, AgentView] = {}
-        self.heap: list[tuple[int, float, str, int]] = []
+        self.heap: list[IdleEntry] = []
 
     def __bool__(self) -> bool:
         return bool(self.members)
@@ -216,15 +395,30 @@ class FreeAgents:
             pass  # changed in place: no telling what changed
         elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
             return
-        heappush(self.heap, (a.total_load, a.idle_since, a.id, a.ver))
+        idle_push(self.heap, IdleEntry(a.total_load, a.idle_since, a.id, a.ver))
         if len(self.heap) > 4 * len(self.members) + 64:
-            self.heap = [(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
-            heapify(self.heap)
+            self.heap = [IdleEntry(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
+            idle_heapify(self.heap)
 
     def discard(self, agent_id: str) -> None:
         members = self.members
         if agent_id in members:  # not pop(): compiled, a dict's pop is a generic method call
             del members[agent_id]
+
+
+class AgentIndex:
+    """What a state keeps per agent to re-index it: its spec and, for each queue it serves, the free bucket
+    at its profile level with the queue's channels and the agent's capacity on each (so that a re-index
+    looks nothing up)."""
+
+    __slots__ = ("buckets", "owner", "spec")
+
+    def __init__(
+        self, owner: object, spec: AgentSpec, buckets: tuple[tuple[FreeAgents, tuple[tuple[str, int], ...]], ...]
+    ) -> None:
+        self.owner = owner  # the token of the RoutingState that made it (a view may outlive a state)
+        self.spec = spec
+        self.buckets = buckets
 
 
 def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
@@ -258,8 +452,10 @@ class RoutingState:
             self.specs[agent.id] = AgentSpec(agent, dict(agent.skills), cap, sum(cap.values()), served)
             self.agents[agent.id] = AgentView(id=agent.id)
         self.exclusive = frozenset(c.name for c in config.channels.values() if c.exclusive)
-        self.lanes: dict[LaneKey, list[tuple[int, str]]] = {}
-        self.queue_lanes: dict[str, list[LaneKey]] = {}  # queue -> its lanes' keys
+        self._token = object()  # marks the lanes and agent index records made here
+        self.lanes: dict[LaneKey, Lane] = {}
+        self._last_lane: Lane | None = None  # (lane_of)
+        self.queue_lanes: dict[str, list[Lane]] = {}  # queue -> its lanes
         self.free: dict[tuple[str, int], FreeAgents] = {}
         self.levels: tuple[int, ...] = tuple(sorted({lv for s in self.specs.values() for lv, _ in s.queues.values()}))
         self.offer_expiries: list[tuple[float, str, str]] = []  # (expires, contact, offer id)
@@ -287,8 +483,14 @@ class RoutingState:
             (self.wrapup_ends, self.wrapup_live),
             (self.max_waits, self.max_wait_live),
         )
-        # Per agent: (free bucket, the queue's channels) for each queue it serves, so a re-index looks nothing up.
-        self._buckets: dict[str, tuple[tuple[FreeAgents, tuple[str, ...]], ...]] = {}
+        # Per agent: (queue, index of its profile level in self.levels) for each queue it serves.
+        level_index = {level: i for i, level in enumerate(self.levels)}
+        self.agent_levels: dict[str, tuple[tuple[str, int], ...]] = {
+            agent_id: tuple((q, level_index[level]) for q, (level, _delay) in spec.queues.items())
+            for agent_id, spec in self.specs.items()
+        }
+        # Per agent: (free bucket, the queue's channels with its capacity on each) for each queue it serves.
+        self._agent_index: dict[str, AgentIndex] = {}
         for agent_id, spec in self.specs.items():
             plan = []
             for queue_name, (level, _delay) in spec.queues.items():
@@ -296,8 +498,10 @@ class RoutingState:
                 if bucket is None:
                     bucket = self.free[(queue_name, level)] = FreeAgents()
                 queue = config.queues.get(queue_name)
-                plan.append((bucket, queue.channels if queue is not None else ()))
-            self._buckets[agent_id] = tuple(plan)
+                channels = queue.channels if queue is not None else ()
+                plan.append((bucket, tuple((ch, spec.capacity.get(ch, 0)) for ch in channels)))
+            self._agent_index[agent_id] = ix = AgentIndex(self._token, spec, tuple(plan))
+            self.agents[agent_id].index = ix
 
     # -- contacts ---------------------------------------------------------------------------------
 
@@ -348,19 +552,10 @@ class RoutingState:
             self.waiting += 1
             if c.preferred_until and not (same is not None and same.preferred_until == c.preferred_until):
                 heappush(self.preferences, (c.preferred_until, c.id))
-            if (
-                same is not None
-                and same.seq == c.seq
-                and same.lane_key() == c.lane_key()
-                and same.queued_at == c.queued_at
-            ):
+            lane = self.lane_of(c)
+            if same is not None and same.seq == c.seq and self.lane_of(same) is lane and same.queued_at == c.queued_at:
                 return  # its index entries still stand
-            key = c.lane_key()
-            lane = self.lanes.get(key)
-            if lane is None:
-                lane = self.lanes[key] = []
-                self.queue_lanes.setdefault(c.queue, []).append(key)
-            heappush(lane, (c.seq, c.id))
+            lane_push(lane.heap, LaneEntry(c.seq, c.id))
             queue = self.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
                 heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
@@ -442,15 +637,44 @@ class RoutingState:
             and (encode(c.skills) if c.skills else "") == lane[3]
         )
 
-    def lane_head(self, key: LaneKey) -> ContactView | None:
+    def lane_of(self, c: ContactView) -> Lane:
+        """The lane of ``c`` by its queue, channel, priority and requirements (made if new), kept on ``c``."""
+        lane = c.lane
+        if lane is not None and lane.owner is self._token:
+            key = lane.key
+            if key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills:
+                return lane
+        lane = self._last_lane  # the lane looked up last: often that of the next new contact too
+        if lane is not None:
+            key = lane.key
+            if key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills:
+                c.lane = lane
+                return lane
+        key = c.lane_key()
+        lane = self.lanes.get(key)
+        if lane is None:
+            queue = self.queues.get(c.queue)
+            buckets = [self.free.get((c.queue, level)) for level in self.levels]
+            timeout = 0.0  # the channel's offer timeout, else the queue's
+            if queue is not None:
+                ch = self.channels.get(c.channel)
+                timeout = ch.offer_timeout if ch is not None and ch.offer_timeout is not None else queue.offer_timeout
+            lane = self.lanes[key] = Lane(self._token, key, c.skills, queue, buckets, timeout)
+            self.queue_lanes.setdefault(c.queue, []).append(lane)
+        c.lane = lane
+        self._last_lane = lane
+        return lane
+
+    def lane_head(self, lane: Lane) -> ContactView | None:
         """The first waiting contact of a lane, dropping stale entries on the way."""
-        heap = self.lanes[key]
+        heap = lane.heap
+        key = lane.key
         while heap:
-            seq, cid = heap[0]
-            c = self.contacts.get(cid)
-            if c is not None and self.is_waiting(c, key, seq):
+            top = heap[0]
+            c = self.contacts.get(top.id)
+            if c is not None and self.is_waiting(c, key, top.seq):
                 return c
-            heappop(heap)
+            lane_pop(heap)
         return None
 
     # -- agents -----------------------------------------------------------------------------------
@@ -464,21 +688,36 @@ class RoutingState:
         if old is not None and old.ver > a.ver:
             return
         self.agents[a.id] = a
-        self._index_agent(a, spec, old is None or old.backoff_until != a.backoff_until)
+        ix = self._agent_index[a.id]
+        a.index = ix
+        self._index_agent(a, ix, old is None or old.backoff_until != a.backoff_until)
 
     def agent_changed(self, a: AgentView, *, backoff_changed: bool = False) -> None:
         """Re-index an agent held here whose view was changed in place (the simulator's way; bump its
         version with every change of load or idle time, so that stale index entries are known)."""
-        self._index_agent(a, self.specs[a.id], backoff_changed)
+        self._index_agent(a, self.index_of(a), backoff_changed)
 
-    def _index_agent(self, a: AgentView, spec: AgentSpec, backoff_changed: bool) -> None:
+    def index_of(self, a: AgentView) -> AgentIndex:
+        """The state's index record of agent ``a`` (its spec, its buckets), kept on ``a``."""
+        ix = a.index
+        if ix is not None and ix.owner is self._token and ix.spec.agent.id == a.id:
+            return ix
+        ix = self._agent_index[a.id]
+        a.index = ix
+        return ix
+
+    def spec_of(self, a: AgentView) -> AgentSpec:
+        """The static routing facts of agent ``a`` (``self.specs[a.id]``, without the lookup)."""
+        return self.index_of(a).spec
+
+    def _index_agent(self, a: AgentView, ix: AgentIndex, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
         free = False
-        for bucket, channels in self._buckets[a.id]:
+        for bucket, channels in ix.buckets:
             room = False
             if available:
-                for ch in channels:
-                    if self.has_room(a, spec, ch):
+                for ch, cap in channels:
+                    if self.room_for(a, ch, cap):
                         room = True
                         break
             if room:
@@ -516,14 +755,32 @@ class RoutingState:
 
     def has_room(self, a: AgentView, spec: AgentSpec, channel: str, promised: dict[str, int] | None = None) -> bool:
         """Whether ``a`` can hold one more contact of ``channel``, counting what this pass ``promised`` it."""
-        cap = spec.capacity.get(channel, 0)
+        return self.room_for(a, channel, spec.capacity.get(channel, 0), promised)
+
+    def room_for(self, a: AgentView, channel: str, cap: int, promised: dict[str, int] | None = None) -> bool:
+        """:meth:`has_room` with the agent's capacity on ``channel`` given."""
         if cap <= 0:
             return False
         load = a.load
+        if not load and not promised:
+            return True
         if not promised:
-            if not load:
+            # Nothing promised (the usual case): the load alone, without looking ``promised`` up.
+            if load.get(channel, 0) >= cap:
+                return False
+            busy = False
+            for n in load.values():
+                if n:
+                    busy = True
+                    break
+            if not busy:
                 return True
-            promised = _NOTHING_PROMISED
+            if channel in self.exclusive:
+                return False  # an exclusive channel needs an agent with no other work
+            for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
+                if load.get(ch, 0):
+                    return False
+            return True
         # Counted in place, not on a merged copy: this runs for every agent looked at.
         if load.get(channel, 0) + promised.get(channel, 0) >= cap:
             return False
@@ -540,8 +797,8 @@ class RoutingState:
         if not busy:
             return True
         if channel in self.exclusive:
-            return False  # an exclusive channel needs an agent with no other work
-        for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
+            return False
+        for ch in self.exclusive:  # noqa: SIM110
             if load.get(ch, 0) + promised.get(ch, 0):
                 return False
         return True

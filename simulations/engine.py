@@ -3,13 +3,15 @@
 Theory of operation
 -------------------
 Time is data: a heap of (time, sequence, kind, payload) events, the sequence breaking ties in the order
-events were scheduled (as SimPy does); arrivals are merged in from their sorted list and go first at
-equal times. The routing state is a :class:`~router.state.RoutingState`, the
-same indexed state the live router mirrors from Redis, and every routing decision is made by
-:class:`~router.policy.RoutingPolicy`, the same object the live router calls: after each event the
-simulator commits the timers the policy finds due (offer expiry, end of wrap-up, max wait) and the
-offers it decides, then schedules a wake-up at the policy's next deadline. What the Lua scripts do in
-Redis, :mod:`simulations.lifecycle` does here in memory, by the same lifecycle table.
+events were scheduled (as SimPy does; :class:`_Event`, kept by the compiled :func:`_push` and
+:func:`_pop`, which compare the two keys as C numbers where ``heapq`` compares tuples item by item);
+arrivals are merged in from their sorted list and go first at equal times. The routing state is a
+:class:`~router.state.RoutingState`, the same indexed state the live router mirrors from Redis, and
+every routing decision is made by :class:`~router.policy.RoutingPolicy`, the same object the live router
+calls: after each event the simulator commits the timers the policy finds due (offer expiry, end of
+wrap-up, max wait) and the offers it decides, then schedules a wake-up at the policy's next deadline.
+What the Lua scripts do in Redis, :mod:`simulations.lifecycle` does here in memory, by the same
+lifecycle table.
 
 Customers abandon when their patience runs out while queued or offered; agents answer offers after
 ``answer_delay`` (or let a share expire), hold each contact for its handle time, then wrap up for the
@@ -18,7 +20,6 @@ queue's wrap-up time; shifts log agents in and out and breaks set them away.
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 from collections.abc import Iterable, Sequence
@@ -31,10 +32,6 @@ from router.state import ContactView, RoutingState
 from simulations.gcpause import paused_gc
 from simulations.lifecycle import SimLifecycle
 from simulations.model import AgentBehaviour, Arrival, RunResult, Shift
-
-# heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
-heappop: Final = heapq.heappop
-heappush: Final = heapq.heappush
 
 # Kinds of heap events (arrivals come from their own list). Finals: compiled, a literal final is inlined
 # where a module global is a dict lookup per use.
@@ -77,14 +74,14 @@ class Simulation:
         self.state = RoutingState(config)
         self.result = RunResult(seed=seed, horizon=self.horizon)
         self.life = SimLifecycle(self.state, self.result)
-        self._events: list[tuple[float, int, int, Any]] = []
+        self._events: list[_Event] = []
         self._seq = 0
         self._wake_at = math.inf
         self.now = 0.0
 
     def schedule(self, at: float, kind: int, payload: Any) -> None:
         self._seq += 1
-        heappush(self._events, (at, self._seq, kind, payload))
+        _push(self._events, _Event(at, self._seq, kind, payload))
 
     def run(self) -> RunResult:
         """Simulate until every contact has finished (or nothing more can happen).
@@ -111,7 +108,7 @@ class Simulation:
         payload: Any
         arrival: Arrival
         while True:
-            if taken < total and (not events or arrivals[taken].at <= events[0][0]):
+            if taken < total and (not events or arrivals[taken].at <= events[0].at):
                 arrival = arrivals[taken]
                 taken += 1
                 at = arrival.at
@@ -127,15 +124,17 @@ class Simulation:
                     self._route(at)
                 continue
             elif events:
-                at, _, kind, payload = heappop(events)
+                event = _pop(events)
+                at, kind, payload = event.at, event.kind, event.payload
             else:
                 break
             self.now = at
             local = at < self._wake_at and self.lane_local  # (see above)
             if kind == ACCEPT:
                 contact_id, offer_id, handle = payload
-                if life.accept(contact_id, offer_id, at):
-                    self.schedule(at + handle, COMPLETE, contact_id)
+                flight = life.accept(contact_id, offer_id, at)
+                if flight is not None:
+                    self.schedule(at + handle, COMPLETE, flight)
                 continue  # an answer frees nothing and adds no contact: no new offer is possible
             elif kind == COMPLETE:
                 freed = life.complete(payload, at)
@@ -212,14 +211,15 @@ class Simulation:
         if behaviour.no_answer_probability and self.rng.random() < behaviour.no_answer_probability:
             self.life.offer(offer, now)
             return  # left to expire
-        handle = self.life.handle_of(offer.contact_id)
         if behaviour.answer_delay <= 0:
             # Answered at once: no event needed.
-            if self.life.offer_answered(offer, now):
-                self.schedule(now + handle, COMPLETE, offer.contact_id)
+            flight = self.life.offer_answered(offer, now)
+            if flight is not None:
+                self.schedule(now + flight.handle, COMPLETE, flight)
             else:
                 self.life.offer(offer, now)
         else:
+            handle = self.life.handle_of(offer.contact_id)
             offer_id = self.life.offer(offer, now)
             self.schedule(now + behaviour.answer_delay, ACCEPT, (offer.contact_id, offer_id, handle))
 
@@ -238,6 +238,61 @@ class Simulation:
         self.result.queue_length.extend((now, q, n) for q, n in counts.items())
         if now + self.sample_every <= self.horizon:
             self.schedule(now + self.sample_every, SAMPLE, None)
+
+
+class _Event:
+    """One scheduled event; the heap orders by (at, seq), and seq is unique, so the order is total."""
+
+    __slots__ = ("at", "kind", "payload", "seq")
+
+    def __init__(self, at: float, seq: int, kind: int, payload: Any) -> None:
+        self.at = at
+        self.seq = seq
+        self.kind = kind
+        self.payload = payload
+
+
+def _push(heap: list[_Event], event: _Event) -> None:
+    """heapq.heappush for events, comparing (at, seq) natively (compiled: no tuple comparisons)."""
+    heap.append(event)
+    at, seq = event.at, event.seq
+    i = len(heap) - 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        above = heap[parent]
+        if at < above.at or (at == above.at and seq < above.seq):
+            heap[i] = above
+            i = parent
+        else:
+            break
+    heap[i] = event
+
+
+def _pop(heap: list[_Event]) -> _Event:
+    """heapq.heappop for events (the earliest (at, seq)); ``heap`` must not be empty."""
+    last = heap.pop()
+    if not heap:
+        return last
+    first = heap[0]
+    n = len(heap)
+    at, seq = last.at, last.seq
+    i = 0
+    child = 1
+    while child < n:
+        right = child + 1
+        c = heap[child]
+        if right < n:
+            r = heap[right]
+            if r.at < c.at or (r.at == c.at and r.seq < c.seq):
+                child, c = right, r
+        if c.at < at or (c.at == at and c.seq < seq):
+            heap[i] = c
+            i = child
+            child = 2 * i + 1
+        else:
+            break
+    heap[i] = last
+    return first
 
 
 def _in_time_order(arrivals: list[Arrival]) -> list[Arrival]:

@@ -9,11 +9,23 @@ an agent's load or idle time bumps its version, so stale index entries are known
 
 from __future__ import annotations
 
+from typing import Final
+
 from router.config.model import MaxWaitAction
 from router.lifecycle import AgentState, ContactEvent, ContactState, next_contact_state
 from router.policy import ExpireOffer, Offer, Overflow
 from router.state import AgentView, ContactView, RoutingState
 from simulations.model import Arrival, ContactRecord, RunResult
+
+# The two moves the simulator makes most, checked against the table once here (it is a final, so the answer
+# cannot change): a contact answered in the instant it is offered (queued -> offered -> connected), and one
+# completed with no wrap-up (connected -> wrapup -> done). Any other starting state is checked as it comes.
+ANSWERED_AT_ONCE: Final = next_contact_state(
+    next_contact_state(ContactState.QUEUED, ContactEvent.OFFER), ContactEvent.ACCEPT
+)
+ENDED_AT_ONCE: Final = next_contact_state(
+    next_contact_state(ContactState.CONNECTED, ContactEvent.COMPLETE), ContactEvent.END_WRAPUP
+)
 
 
 class SimLifecycle:
@@ -24,9 +36,8 @@ class SimLifecycle:
         self.result = result
         self.all_records: list[ContactRecord] = []  # in arrival order: the run's result
         # Of the contacts not yet finished only (answered and ended, abandoned, or ended by max wait), so
-        # that these stay as small as the contacts in flight, however long the run.
-        self.records: dict[str, ContactRecord] = {}
-        self.handles: dict[str, float] = {}
+        # that it stays as small as the contacts in flight, however long the run.
+        self.flight: dict[str, InFlight] = {}
         self.last_agent: dict[str, str] = {}  # customer -> agent who served them last
         self._seq = 0
         self._offers = 0
@@ -57,17 +68,17 @@ class SimLifecycle:
         )
         self.state.put_contact(c)
         record = ContactRecord(id=a.id, queue=a.queue, channel=a.channel, arrived=now, first_queue=a.queue)
-        self.records[a.id] = record
+        self.flight[a.id] = InFlight(c, record, a.handle)
         self.all_records.append(record)
-        self.handles[a.id] = a.handle
         return c
 
     def handle_of(self, contact_id: str) -> float:
-        return self.handles[contact_id]
+        return self.flight[contact_id].handle
 
     def offer(self, o: Offer, now: float) -> str:
         c = self.state.contacts[o.contact_id]
         a = self.state.agents[o.agent_id]
+        self.flight[o.contact_id].agent = a
         self._offers += 1
         offer_id = f"o{self._offers}"
         c.agent = o.agent_id
@@ -78,53 +89,67 @@ class SimLifecycle:
         self.result.assignments.append((o.contact_id, o.agent_id))
         return offer_id
 
-    def offer_answered(self, o: Offer, now: float) -> bool:
+    def offer_answered(self, o: Offer, now: float) -> InFlight | None:
         """Offer and accept in the same instant (offer.lua then accept.lua, an agent with no answer delay).
-        Returns False, doing nothing, if the offer would have expired at once (then offer, let it expire)."""
+        Returns None, doing nothing, if the offer would have expired at once (then offer, let it expire);
+        else the contact in flight, for :meth:`complete`."""
         if o.expires_at <= now:
-            return False
-        c = self.state.contacts[o.contact_id]
-        next_contact_state(next_contact_state(c.state, ContactEvent.OFFER), ContactEvent.ACCEPT)  # table check
+            return None
+        # The views the policy decided on are this state's own (changed in place, never replaced).
+        c = o.contact if o.contact is not None else self.state.contacts[o.contact_id]
+        if c.state != ContactState.QUEUED:  # table check (from queued: made once, above)
+            next_contact_state(next_contact_state(c.state, ContactEvent.OFFER), ContactEvent.ACCEPT)
         self._offers += 1
         c.agent = o.agent_id
         c.offer_id = f"o{self._offers}"
         c.offer_expires = o.expires_at
         self.state.connect_at_once(c)
-        a = self.state.agents[o.agent_id]
+        a = o.agent if o.agent is not None else self.state.agents[o.agent_id]
         self._load(a, c.channel, +1, now)
         a.missed = 0
         self.result.assignments.append((o.contact_id, o.agent_id))
-        record = self.records[o.contact_id]
+        flight = self.flight[o.contact_id]
+        flight.agent = a
+        record = flight.record
         record.answered = now
         record.agent = o.agent_id
         record.queue = c.queue
-        return True
+        return flight
 
-    def accept(self, contact_id: str, offer_id: str, now: float) -> bool:
+    def accept(self, contact_id: str, offer_id: str, now: float) -> InFlight | None:
+        """The offer was accepted: the contact in flight, for :meth:`complete` (None if it was abandoned or
+        expired meanwhile)."""
         c = self.state.contacts.get(contact_id)
         if c is None or c.state != ContactState.OFFERED or c.offer_id != offer_id or c.offer_expires <= now:
-            return False  # abandoned or expired meanwhile
+            return None  # abandoned or expired meanwhile
         self._move(c, ContactEvent.ACCEPT)
         self.state.agents[c.agent].missed = 0  # not indexed: no re-index needed
-        record = self.records[contact_id]
+        flight = self.flight[contact_id]
+        record = flight.record
         record.answered = now
         record.agent = c.agent
         record.queue = c.queue
-        return True
+        return flight
 
-    def complete(self, contact_id: str, now: float) -> str:
+    def complete(self, flight: InFlight, now: float) -> str:
         """Returns the agent if it has room again (no wrap-up), else ''."""
-        c = self.state.contacts[contact_id]
+        c = flight.contact
         queue = self.state.queues[c.queue]
-        self._finished(contact_id).ended = now
+        self._finished(c.id).ended = now
         if c.customer:
             self.last_agent[c.customer] = c.agent
         c.wrapup_until = now + queue.wrapup
         if queue.wrapup <= 0:
             # No wrap-up: complete.lua then end_wrapup.lua in the same instant, one move (no wrap-up end armed).
-            next_contact_state(c.state, ContactEvent.COMPLETE)  # table check
-            self._move(c, ContactEvent.END_WRAPUP, ContactState.WRAPUP)
-            self._load(self.state.agents[c.agent], c.channel, -1, now, idle=True)
+            if c.state == ContactState.CONNECTED:  # table check (made once, above)
+                self.state.move_contact(c, ENDED_AT_ONCE)
+            else:
+                next_contact_state(c.state, ContactEvent.COMPLETE)  # raises
+                self._move(c, ContactEvent.END_WRAPUP, ContactState.WRAPUP)
+            a = flight.agent
+            if a is None or a.id != c.agent:
+                a = self.state.agents[c.agent]
+            self._load(a, c.channel, -1, now, idle=True)
             return c.agent
         self._move(c, ContactEvent.COMPLETE)
         return ""
@@ -175,7 +200,7 @@ class SimLifecycle:
         if max_wait is not None and max_wait.action == MaxWaitAction.OVERFLOW and action.to_queue:
             c.queue, c.queued_at = action.to_queue, now
             self._move(c, ContactEvent.OVERFLOW)
-            self.records[c.id].queue = action.to_queue
+            self.flight[c.id].record.queue = action.to_queue
         else:
             self._move(c, ContactEvent.OVERFLOW_END)
             self._finished(c.id).overflowed = now
@@ -211,10 +236,9 @@ class SimLifecycle:
 
     def _finished(self, contact_id: str) -> ContactRecord:
         """The record of a contact that has just finished, no longer kept by id."""
-        del self.handles[contact_id]
-        records = self.records
-        record = records[contact_id]
-        del records[contact_id]  # not pop(): compiled, a dict's pop is a generic method call
+        flight = self.flight
+        record = flight[contact_id].record
+        del flight[contact_id]  # not pop(): compiled, a dict's pop is a generic method call
         return record
 
     def _move(self, c: ContactView, event: ContactEvent, start: ContactState | None = None) -> None:
@@ -257,6 +281,19 @@ class SimLifecycle:
     def _within_horizon(self, start: float, end: float) -> float:
         horizon = self.result.horizon
         return max(0.0, min(end, horizon) - min(start, horizon))
+
+
+class InFlight:
+    """A contact between arrival and its end: its view, its record, its handle time, and the agent last
+    offered it (so that the events of its life need not look these up by id)."""
+
+    __slots__ = ("agent", "contact", "handle", "record")
+
+    def __init__(self, contact: ContactView, record: ContactRecord, handle: float) -> None:
+        self.contact = contact
+        self.record = record
+        self.handle = handle
+        self.agent: AgentView | None = None
 
 
 class _AgentTime:
