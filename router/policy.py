@@ -53,10 +53,8 @@ from router.state import (
     LaneEntry,
     LaneKey,
     RoutingState,
-    idle_pop,
-    idle_push,
-    lane_pop,
-    lane_push,
+    heap_pop,
+    heap_push,
 )
 from skills.model import Requirements, encode, meets, merge, proficiency
 
@@ -169,23 +167,23 @@ class _Cursor:
                 or c.priority != priority
                 or (encode(c.skills) if c.skills else "") != skills
             ):
-                lane_pop(heap)
+                heap_pop(heap)
             elif cid in taken:
                 if len(heap) == 1:
                     return None  # nothing behind it: no need to pop it and push it back
-                self.popped.append(lane_pop(heap))
+                self.popped.append(heap_pop(heap))
             else:
                 return c
         return None
 
     def skip(self) -> None:
-        entry = lane_pop(self.heap)
+        entry = heap_pop(self.heap)
         self.popped.append(entry)
         self.passed.append(entry.id)
 
     def restore(self) -> None:
         for entry in self.popped:
-            lane_push(self.heap, entry)
+            heap_push(self.heap, entry)
         self.popped.clear()
         self.passed.clear()
 
@@ -258,7 +256,7 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
         entry = heap[0]  # looked at in place: the usual answer, the top, is not popped and pushed back
         a = members.get(entry.id)
         if a is None or a.ver != entry.ver or a.idle_since != entry.idle_since or a.total_load != entry.load:
-            idle_pop(heap)
+            heap_pop(heap)
             continue  # stale for good
         if eligible.check(a):
             if not promised or not _promised_count(promised, a.id):
@@ -269,10 +267,10 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
             deferred.append(a)
         if popped is None:
             popped = []
-        popped.append(idle_pop(heap))
+        popped.append(heap_pop(heap))
     if popped is not None:
         for entry in popped:
-            idle_push(heap, entry)
+            heap_push(heap, entry)
     if not deferred:
         return best
     if best is not None:

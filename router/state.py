@@ -30,7 +30,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from router.config.model import Agent, Channel, Config, Queue
 from router.lifecycle import AgentState, ContactState
@@ -199,7 +199,16 @@ class AgentSpec:
 # Python's generic comparison, several hundred instructions a comparison.
 
 
-class LaneEntry:
+class HeapEntry:
+    """An entry of the heaps below, ordered by :meth:`before` (compiled: a native method call, no tuples)."""
+
+    __slots__ = ()
+
+    def before(self, other: HeapEntry) -> bool:
+        raise NotImplementedError
+
+
+class LaneEntry(HeapEntry):
     """A lane's heap entry: a waiting contact's sequence number and id, ordered as the tuple (seq, id)."""
 
     __slots__ = ("id", "seq")
@@ -208,58 +217,12 @@ class LaneEntry:
         self.seq = seq
         self.id = id
 
-
-def _lane_before(a: LaneEntry, b: LaneEntry) -> bool:
-    return a.seq < b.seq or (a.seq == b.seq and a.id < b.id)
-
-
-def lane_push(heap: list[LaneEntry], entry: LaneEntry) -> None:
-    """heapq.heappush for lane entries."""
-    heap.append(entry)
-    _lane_sift_down(heap, 0, len(heap) - 1)
+    def before(self, other: HeapEntry) -> bool:
+        b = cast(LaneEntry, other)
+        return self.seq < b.seq or (self.seq == b.seq and self.id < b.id)
 
 
-def lane_pop(heap: list[LaneEntry]) -> LaneEntry:
-    """heapq.heappop for lane entries (``heap`` not empty)."""
-    last = heap.pop()
-    if heap:
-        first = heap[0]
-        heap[0] = last
-        _lane_sift_up(heap, 0)
-        return first
-    return last
-
-
-def _lane_sift_down(heap: list[LaneEntry], start: int, pos: int) -> None:
-    item = heap[pos]
-    while pos > start:
-        parent_pos = (pos - 1) >> 1
-        parent = heap[parent_pos]
-        if _lane_before(item, parent):
-            heap[pos] = parent
-            pos = parent_pos
-            continue
-        break
-    heap[pos] = item
-
-
-def _lane_sift_up(heap: list[LaneEntry], pos: int) -> None:
-    end = len(heap)
-    start = pos
-    item = heap[pos]
-    child = 2 * pos + 1
-    while child < end:
-        right = child + 1
-        if right < end and not _lane_before(heap[child], heap[right]):
-            child = right
-        heap[pos] = heap[child]
-        pos = child
-        child = 2 * pos + 1
-    heap[pos] = item
-    _lane_sift_down(heap, start, pos)
-
-
-class IdleEntry:
+class IdleEntry(HeapEntry):
     """A free-agent heap entry, ordered as the tuple (load, idle since, id, version)."""
 
     __slots__ = ("id", "idle_since", "load", "ver")
@@ -270,46 +233,49 @@ class IdleEntry:
         self.id = id
         self.ver = ver
 
+    def before(self, other: HeapEntry) -> bool:
+        b = cast(IdleEntry, other)
+        if self.load != b.load:
+            return self.load < b.load
+        if self.idle_since != b.idle_since:
+            return self.idle_since < b.idle_since
+        if self.id != b.id:
+            return self.id < b.id
+        return self.ver < b.ver
 
-def _idle_before(a: IdleEntry, b: IdleEntry) -> bool:
-    if a.load != b.load:
-        return a.load < b.load
-    if a.idle_since != b.idle_since:
-        return a.idle_since < b.idle_since
-    if a.id != b.id:
-        return a.id < b.id
-    return a.ver < b.ver
+
+E = TypeVar("E", bound=HeapEntry)
 
 
-def idle_push(heap: list[IdleEntry], entry: IdleEntry) -> None:
-    """heapq.heappush for free-agent entries."""
+def heap_push(heap: list[E], entry: E) -> None:
+    """heapq.heappush for heap entries."""
     heap.append(entry)
-    _idle_sift_down(heap, 0, len(heap) - 1)
+    _sift_down(heap, 0, len(heap) - 1)
 
 
-def idle_pop(heap: list[IdleEntry]) -> IdleEntry:
-    """heapq.heappop for free-agent entries (``heap`` not empty)."""
+def heap_pop(heap: list[E]) -> E:
+    """heapq.heappop for heap entries (``heap`` not empty)."""
     last = heap.pop()
     if heap:
         first = heap[0]
         heap[0] = last
-        _idle_sift_up(heap, 0)
+        _sift_up(heap, 0)
         return first
     return last
 
 
-def idle_heapify(heap: list[IdleEntry]) -> None:
-    """heapq.heapify for free-agent entries."""
+def heap_make(heap: list[E]) -> None:
+    """heapq.heapify for heap entries."""
     for i in range(len(heap) // 2 - 1, -1, -1):
-        _idle_sift_up(heap, i)
+        _sift_up(heap, i)
 
 
-def _idle_sift_down(heap: list[IdleEntry], start: int, pos: int) -> None:
+def _sift_down(heap: list[E], start: int, pos: int) -> None:  # heapq's _siftdown
     item = heap[pos]
     while pos > start:
         parent_pos = (pos - 1) >> 1
         parent = heap[parent_pos]
-        if _idle_before(item, parent):
+        if item.before(parent):
             heap[pos] = parent
             pos = parent_pos
             continue
@@ -317,20 +283,20 @@ def _idle_sift_down(heap: list[IdleEntry], start: int, pos: int) -> None:
     heap[pos] = item
 
 
-def _idle_sift_up(heap: list[IdleEntry], pos: int) -> None:
+def _sift_up(heap: list[E], pos: int) -> None:  # heapq's _siftup
     end = len(heap)
     start = pos
     item = heap[pos]
     child = 2 * pos + 1
     while child < end:
         right = child + 1
-        if right < end and not _idle_before(heap[child], heap[right]):
+        if right < end and not heap[child].before(heap[right]):
             child = right
         heap[pos] = heap[child]
         pos = child
         child = 2 * pos + 1
     heap[pos] = item
-    _idle_sift_down(heap, start, pos)
+    _sift_down(heap, start, pos)
 
 
 class Lane:
@@ -395,10 +361,10 @@ class FreeAgents:
             pass  # changed in place: no telling what changed
         elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
             return
-        idle_push(self.heap, IdleEntry(a.total_load, a.idle_since, a.id, a.ver))
+        heap_push(self.heap, IdleEntry(a.total_load, a.idle_since, a.id, a.ver))
         if len(self.heap) > 4 * len(self.members) + 64:
             self.heap = [IdleEntry(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
-            idle_heapify(self.heap)
+            heap_make(self.heap)
 
     def discard(self, agent_id: str) -> None:
         members = self.members
@@ -555,7 +521,7 @@ class RoutingState:
             lane = self.lane_of(c)
             if same is not None and same.seq == c.seq and self.lane_of(same) is lane and same.queued_at == c.queued_at:
                 return  # its index entries still stand
-            lane_push(lane.heap, LaneEntry(c.seq, c.id))
+            heap_push(lane.heap, LaneEntry(c.seq, c.id))
             queue = self.queues.get(c.queue)
             if queue is not None and queue.max_wait is not None:
                 heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
@@ -674,7 +640,7 @@ class RoutingState:
             c = self.contacts.get(top.id)
             if c is not None and self.is_waiting(c, key, top.seq):
                 return c
-            lane_pop(heap)
+            heap_pop(heap)
         return None
 
     # -- agents -----------------------------------------------------------------------------------
