@@ -730,32 +730,16 @@ class RoutingState:
         load = a.load
         if not load and not promised:
             return True
-        if not promised:
-            # Nothing promised (the usual case): the load alone, without looking ``promised`` up.
-            if load.get(channel, 0) >= cap:
-                return False
-            busy = False
-            for n in load.values():
-                if n:
-                    busy = True
-                    break
-            if not busy:
-                return True
-            if channel in self.exclusive:
-                return False  # an exclusive channel needs an agent with no other work
-            for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
-                if load.get(ch, 0):
-                    return False
-            return True
-        # Counted in place, not on a merged copy: this runs for every agent looked at.
-        if load.get(channel, 0) + promised.get(channel, 0) >= cap:
+        # Counted in place, not on a merged copy: this runs for every agent looked at. With nothing promised
+        # (the usual case) ``promised`` is not looked up.
+        if load.get(channel, 0) + (promised.get(channel, 0) if promised else 0) >= cap:
             return False
         busy = False
         for n in load.values():
             if n:
                 busy = True
                 break
-        if not busy:
+        if not busy and promised:
             for n in promised.values():
                 if n:
                     busy = True
@@ -763,9 +747,9 @@ class RoutingState:
         if not busy:
             return True
         if channel in self.exclusive:
-            return False
-        for ch in self.exclusive:  # noqa: SIM110
-            if load.get(ch, 0) + promised.get(ch, 0):
+            return False  # an exclusive channel needs an agent with no other work
+        for ch in self.exclusive:  # noqa: SIM110 (and blocks all other work; a loop: compiled, all() is a call)
+            if load.get(ch, 0) or (promised and promised.get(ch, 0)):
                 return False
         return True
 
