@@ -382,11 +382,10 @@ class Gateway:
         ]
         self._transcripts = {}
         if wanted:
-            pipe = self.state.client.pipeline(transaction=False)
-            for cid in wanted:
-                pipe.lrange(self.state.transcript_key(cid), -200, -1)
-            rows = await pipe.execute()
-            self._transcripts = {c: [orjson.loads(m) for m in row] for c, row in zip(wanted, rows, strict=True)}
+            rows = await self.store.direct.execute([self.state.transcript_read(cid) for cid in wanted])
+            self._transcripts = {
+                c: [orjson.loads(m) for m in row] for c, row in zip(wanted, rows, strict=True) if isinstance(row, list)
+            }  # (a contact whose read failed reads its own transcript when its offer is sent)
 
     async def _event(self, event: Event) -> None:
         self.metrics.observe(event)
