@@ -240,27 +240,29 @@ class RedisStore:
     # -- running scripts --------------------------------------------------------------------------
 
     async def _call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Result:
+        return _parse((await self._run([(name, keys, args)], batched=True))[0])
+
+    async def _run(
+        self,
+        calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]],
+        reads: Sequence[Sequence[Any]] = (),
+        *,
+        batched: bool = False,
+    ) -> list[Any]:
+        """Scripts and, after them, the commands ``reads``, in one round trip: in the loop turn's pipeline
+        (:attr:`batch`) when ``batched`` and there is one, else on a held connection (:attr:`direct`). Replies,
+        errors as values. Scripts Redis lost (it restarted or failed over) are loaded and the round trip run again."""
         if not self._sha:
             await self.load_scripts()
-        if self.batch is not None:
-            return _parse((await self._batched(name, keys, args, ()))[0])
         for attempt in range(2):
-            [reply] = await self.direct.execute([("EVALSHA", self._sha[name], len(keys), *keys, *args)])
-            if attempt == 0 and isinstance(reply, NoScriptError):
-                await self.load_scripts()  # Redis restarted or failed over: load and run again
-                continue
-            break
-        return _parse(reply)
-
-    async def _batched(
-        self, name: str, keys: Sequence[str], args: Sequence[Any], reads: Sequence[Sequence[Any]]
-    ) -> list[Any]:
-        """A script and reads after it in the loop turn's pipeline (:attr:`batch`); replies, errors as values."""
-        assert self.batch is not None
-        for attempt in range(2):
-            replies = await self.batch.execute(("EVALSHA", self._sha[name], len(keys), *keys, *args), *reads)
-            if attempt == 0 and isinstance(replies[0], NoScriptError):
-                await self.load_scripts()  # Redis restarted or failed over: load and run again
+            commands = [("EVALSHA", self._sha[name], len(keys), *keys, *args) for name, keys, args in calls]
+            commands += reads
+            if batched and self.batch is not None:
+                replies = await self.batch.execute(*commands)
+            else:
+                replies = await self.direct.execute(commands)
+            if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies[: len(calls)]):
+                await self.load_scripts()
                 continue
             break
         return replies
@@ -276,19 +278,8 @@ class RedisStore:
         after that id (what the scripts appended, and anything before them)."""
         if not calls:
             return [], []
-        if not self._sha:
-            await self.load_scripts()
-        for attempt in range(2):
-            commands: list[tuple[Any, ...]] = [
-                ("EVALSHA", self._sha[name], len(keys), *keys, *args) for name, keys, args in calls
-            ]
-            if read_after is not None:
-                commands.append(("XREAD", "COUNT", READ_BACK_COUNT, "STREAMS", self.keys.events, read_after))
-            replies = await self.direct.execute(commands)
-            if attempt == 0 and any(isinstance(r, NoScriptError) for r in replies):
-                await self.load_scripts()  # Redis restarted or failed over: load and run again
-                continue
-            break
+        xread = ("XREAD", "COUNT", READ_BACK_COUNT, "STREAMS", self.keys.events, read_after)
+        replies = await self._run(calls, [] if read_after is None else [xread])
         entries = []
         if read_after is not None:
             read = replies.pop()
@@ -433,18 +424,7 @@ class RedisStore:
         Raises:
             StaleDecision: the script refused.
         """
-        if not self._sha:
-            await self.load_scripts()
-        name, keys, args = self._accept_call(contact_id, agent_id, offer_id, queue, now)
-        for attempt in range(2):
-            if self.batch is not None:
-                replies = await self._batched(name, keys, args, reads)
-                break
-            replies = await self.direct.execute([("EVALSHA", self._sha[name], len(keys), *keys, *args), *reads])
-            if attempt == 0 and isinstance(replies[0], NoScriptError):
-                await self.load_scripts()
-                continue
-            break
+        replies = await self._run([self._accept_call(contact_id, agent_id, offer_id, queue, now)], reads, batched=True)
         for reply in replies[1:]:
             if isinstance(reply, Exception):
                 raise reply
