@@ -196,16 +196,14 @@ class _Eligible:
 
     __slots__ = ("channel", "delays", "now", "promised", "queue", "requirements", "state", "waited")
 
-    def __init__(
-        self,
-        state: RoutingState,
-        c: ContactView,
-        now: float,
-        waited: float,
-        requirements: Requirements,
-        promised: dict[str, dict[str, int]],
-    ) -> None:
-        self.reset(state, c, now, waited, requirements, promised)
+    state: RoutingState
+    queue: str
+    delays: bool
+    channel: str
+    now: float
+    waited: float
+    requirements: Requirements
+    promised: dict[str, dict[str, int]]
 
     def reset(
         self,
@@ -308,7 +306,7 @@ class RoutingPolicy:
         self._taken: set[str] = set()  # a pass's scratch (see _pass)
         self._promised: dict[str, dict[str, int]] = {}
         self._last_offered: dict[str, str] = {}
-        self._eligible: _Eligible | None = None  # reset for each contact (see _choose)
+        self._eligible = _Eligible()  # reset for each contact (see _choose)
 
     # -- offers -----------------------------------------------------------------------------------
 
@@ -523,10 +521,7 @@ class RoutingPolicy:
         if c.skills:
             requirements = merge(requirements, c.skills)
         eligible = self._eligible
-        if eligible is None:
-            eligible = self._eligible = _Eligible(state, c, now, waited, requirements, promised)
-        else:
-            eligible.reset(state, c, now, waited, requirements, promised)
+        eligible.reset(state, c, now, waited, requirements, promised)
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)
             if preferred is not None and preferred.state != AgentState.OFFLINE:
