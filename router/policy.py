@@ -382,13 +382,8 @@ class RoutingPolicy:
                 cursor = self._cursor(state, one, index)
                 if cursor is None:
                     continue
-                c = cursor.head(state, taken)
-                while c is not None:
-                    if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
-                        break  # nobody at this level can take this lane's head: the lane's turn ends
-                    if len(offers) >= max_offers:
-                        break
-                    c = cursor.head(state, taken)
+                head = cursor.head(state, taken)
+                self._drain(state, cursor, head, now, offers, taken, promised, last_offered, max_offers)
                 cursor.restore()
                 if len(offers) >= max_offers:
                     break
@@ -402,14 +397,7 @@ class RoutingPolicy:
                 cursors.append(found)  # restored after the level even if it yields nothing
                 heads.append(found.head(state, taken))
             if len(cursors) == 1:
-                cursor = cursors[0]
-                c = heads[0]
-                while c is not None:
-                    if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
-                        break  # nobody at this level can take this lane's head: the lane's turn ends
-                    if len(offers) >= max_offers:
-                        break
-                    c = cursor.head(state, taken)
+                self._drain(state, cursors[0], heads[0], now, offers, taken, promised, last_offered, max_offers)
             elif cursors:
                 order = [
                     (-self.effective_priority(state, c, now), c.enqueued_at, c.seq, i)
@@ -456,6 +444,27 @@ class RoutingPolicy:
         cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
         lane.cursors[index] = cursor  # reused by later passes: empty between passes
         return cursor
+
+    def _drain(
+        self,
+        state: RoutingState,
+        cursor: _Cursor,
+        c: ContactView | None,
+        now: float,
+        offers: list[Offer],
+        taken: set[str],
+        promised: dict[str, dict[str, int]],
+        last_offered: dict[str, str],
+        max_offers: int,
+    ) -> None:
+        """Offer one lane's contacts in line order from its head ``c``, until nobody at this level can take
+        the head (the lane's turn ends) or the pass has ``max_offers``."""
+        while c is not None:
+            if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
+                return
+            if len(offers) >= max_offers:
+                return
+            c = cursor.head(state, taken)
 
     def _take(
         self,
