@@ -328,6 +328,12 @@ class Lane:
         self.cursors: list[object | None] = [None] * len(buckets)
 
 
+def _is_lane_of(lane: Lane, c: ContactView) -> bool:
+    """Whether ``lane`` is the lane of ``c`` (its requirements the very object the lane was made for)."""
+    key = lane.key
+    return key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills
+
+
 class FreeAgents:
     """The free agents of one (queue, profile level): a dict by id, and a heap in longest-idle order.
 
@@ -606,16 +612,12 @@ class RoutingState:
     def lane_of(self, c: ContactView) -> Lane:
         """The lane of ``c`` by its queue, channel, priority and requirements (made if new), kept on ``c``."""
         lane = c.lane
-        if lane is not None and lane.owner is self._token:
-            key = lane.key
-            if key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills:
-                return lane
+        if lane is not None and lane.owner is self._token and _is_lane_of(lane, c):
+            return lane
         lane = self._last_lane  # the lane looked up last: often that of the next new contact too
-        if lane is not None:
-            key = lane.key
-            if key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills:
-                c.lane = lane
-                return lane
+        if lane is not None and _is_lane_of(lane, c):
+            c.lane = lane
+            return lane
         key = c.lane_key()
         lane = self.lanes.get(key)
         if lane is None:
@@ -647,16 +649,13 @@ class RoutingState:
 
     def put_agent(self, a: AgentView) -> None:
         """Insert or replace an agent's live state (older snapshots are ignored) and re-index it."""
-        spec = self.specs.get(a.id)
-        if spec is None:
+        if a.id not in self.specs:
             return  # not in this config (removed since): never routed to
         old = self.agents.get(a.id)
         if old is not None and old.ver > a.ver:
             return
         self.agents[a.id] = a
-        ix = self._agent_index[a.id]
-        a.index = ix
-        self._index_agent(a, ix, old is None or old.backoff_until != a.backoff_until)
+        self._index_agent(a, self.index_of(a), old is None or old.backoff_until != a.backoff_until)
 
     def agent_changed(self, a: AgentView, *, backoff_changed: bool = False) -> None:
         """Re-index an agent held here whose view was changed in place (the simulator's way; bump its
