@@ -132,9 +132,9 @@ class Simulation:
             local = at < self._wake_at and self.lane_local  # (see above)
             if kind == ACCEPT:
                 contact_id, offer_id, handle = payload
-                flight = life.accept(contact_id, offer_id, at)
-                if flight is not None:
-                    self.schedule(at + handle, COMPLETE, flight)
+                answered = life.accept(contact_id, offer_id, at)
+                if answered is not None:
+                    self.schedule(at + handle, COMPLETE, answered)
                 continue  # an answer frees nothing and adds no contact: no new offer is possible
             elif kind == COMPLETE:
                 freed = life.complete(payload, at)
@@ -213,13 +213,13 @@ class Simulation:
             return  # left to expire
         if behaviour.answer_delay <= 0:
             # Answered at once: no event needed.
-            flight = self.life.offer_answered(offer, now)
-            if flight is not None:
-                self.schedule(now + flight.handle, COMPLETE, flight)
+            answered = self.life.offer_answered(offer, now)
+            if answered is not None:
+                self.schedule(now + answered.handle, COMPLETE, answered)
             else:
                 self.life.offer(offer, now)
         else:
-            handle = self.life.handle_of(offer.contact_id)
+            handle = self.life.contact(offer.contact_id).handle
             offer_id = self.life.offer(offer, now)
             self.schedule(now + behaviour.answer_delay, ACCEPT, (offer.contact_id, offer_id, handle))
 

@@ -9,7 +9,7 @@ an agent's load or idle time bumps its version, so stale index entries are known
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, cast
 
 from router.config.model import MaxWaitAction
 from router.lifecycle import AgentState, ContactEvent, ContactState, next_contact_state
@@ -35,50 +35,36 @@ class SimLifecycle:
         self.state = state
         self.result = result
         self.all_records: list[ContactRecord] = []  # in arrival order: the run's result
-        # Of the contacts not yet finished only (answered and ended, abandoned, or ended by max wait), so
-        # that it stays as small as the contacts in flight, however long the run.
-        self.flight: dict[str, InFlight] = {}
         self.last_agent: dict[str, str] = {}  # customer -> agent who served them last
         self._seq = 0
         self._offers = 0
-        # Each agent's busy and staffed time; close() puts them in the result.
-        self._times: dict[str, _AgentTime] = {agent_id: _AgentTime() for agent_id in state.agents}
+        # The state's agent views, replaced by ones that also keep the agent's busy and staffed time.
+        for agent_id in list(state.agents):
+            state.put_agent(SimAgent(agent_id))
 
     # -- contacts (enqueue.lua, offer.lua, accept.lua, complete.lua, end_wrapup.lua, abandon.lua) ------
 
-    def arrive(self, a: Arrival, now: float) -> ContactView:
+    def arrive(self, a: Arrival, now: float) -> SimContact:
         queue = self.state.queues[a.queue]
         self._seq += 1
         preferred, until = "", 0.0
         if a.customer and queue.last_agent > 0 and a.customer in self.last_agent:
             preferred, until = self.last_agent[a.customer], now + queue.last_agent
-        c = ContactView(
-            id=a.id,
-            queue=a.queue,
-            channel=a.channel,
-            priority=queue.priority if a.priority is None else a.priority,
-            enqueued_at=now,
-            seq=self._seq,
-            queued_at=now,
-            customer=a.customer,
-            skills=a.skills,
-            preferred_agent=preferred,
-            preferred_until=until,
-            ver=1,
-        )
-        self.state.put_contact(c)
         record = ContactRecord(id=a.id, queue=a.queue, channel=a.channel, arrived=now, first_queue=a.queue)
-        self.flight[a.id] = InFlight(c, record, a.handle)
+        priority = queue.priority if a.priority is None else a.priority
+        c = SimContact(a, record, priority, self._seq, now, preferred, until)
+        self.state.put_contact(c)
         self.all_records.append(record)
         return c
 
-    def handle_of(self, contact_id: str) -> float:
-        return self.flight[contact_id].handle
+    def contact(self, contact_id: str) -> SimContact:
+        """The contact ``contact_id`` (not finished)."""
+        return cast(SimContact, self.state.contacts[contact_id])
 
     def offer(self, o: Offer, now: float) -> str:
-        c = self.state.contacts[o.contact_id]
+        c = self.contact(o.contact_id)
         a = self.state.agents[o.agent_id]
-        self.flight[o.contact_id].agent = a
+        c.held_by = a
         self._offers += 1
         offer_id = f"o{self._offers}"
         c.agent = o.agent_id
@@ -89,53 +75,52 @@ class SimLifecycle:
         self.result.assignments.append((o.contact_id, o.agent_id))
         return offer_id
 
-    def offer_answered(self, o: Offer, now: float) -> InFlight | None:
+    def offer_answered(self, o: Offer, now: float) -> SimContact | None:
         """Offer and accept in the same instant (offer.lua then accept.lua, an agent with no answer delay).
         Returns None, doing nothing, if the offer would have expired at once (then offer, let it expire);
-        else the contact in flight, for :meth:`complete`."""
+        else the contact, for :meth:`complete`."""
         if o.expires_at <= now:
             return None
         # The views the policy decided on are this state's own (changed in place, never replaced).
-        c = o.contact if o.contact is not None else self.state.contacts[o.contact_id]
+        c = cast(SimContact, o.contact) if o.contact is not None else self.contact(o.contact_id)
         if c.state != ContactState.QUEUED:  # table check (from queued: made once, above)
             next_contact_state(next_contact_state(c.state, ContactEvent.OFFER), ContactEvent.ACCEPT)
-        self._offers += 1
+        # No offer id: it only matches an answer to its offer, and this offer has no answer to come.
         c.agent = o.agent_id
-        c.offer_id = f"o{self._offers}"
         c.offer_expires = o.expires_at
         self.state.connect_at_once(c)
         a = o.agent if o.agent is not None else self.state.agents[o.agent_id]
         self._load(a, c.channel, +1, now)
         a.missed = 0
         self.result.assignments.append((o.contact_id, o.agent_id))
-        flight = self.flight[o.contact_id]
-        flight.agent = a
-        record = flight.record
+        c.held_by = a
+        record = c.record
         record.answered = now
         record.agent = o.agent_id
         record.queue = c.queue
-        return flight
+        return c
 
-    def accept(self, contact_id: str, offer_id: str, now: float) -> InFlight | None:
-        """The offer was accepted: the contact in flight, for :meth:`complete` (None if it was abandoned or
-        expired meanwhile)."""
-        c = self.state.contacts.get(contact_id)
-        if c is None or c.state != ContactState.OFFERED or c.offer_id != offer_id or c.offer_expires <= now:
+    def accept(self, contact_id: str, offer_id: str, now: float) -> SimContact | None:
+        """The offer was accepted: the contact, for :meth:`complete` (None if it was abandoned or expired
+        meanwhile)."""
+        found = self.state.contacts.get(contact_id)
+        if found is None or found.state != ContactState.OFFERED or found.offer_id != offer_id:
             return None  # abandoned or expired meanwhile
+        c = cast(SimContact, found)
+        if c.offer_expires <= now:
+            return None
         self._move(c, ContactEvent.ACCEPT)
         self.state.agents[c.agent].missed = 0  # not indexed: no re-index needed
-        flight = self.flight[contact_id]
-        record = flight.record
+        record = c.record
         record.answered = now
         record.agent = c.agent
         record.queue = c.queue
-        return flight
+        return c
 
-    def complete(self, flight: InFlight, now: float) -> str:
+    def complete(self, c: SimContact, now: float) -> str:
         """Returns the agent if it has room again (no wrap-up), else ''."""
-        c = flight.contact
         queue = self.state.queues[c.queue]
-        self._finished(c.id).ended = now
+        c.record.ended = now
         if c.customer:
             self.last_agent[c.customer] = c.agent
         c.wrapup_until = now + queue.wrapup
@@ -146,7 +131,7 @@ class SimLifecycle:
             else:
                 next_contact_state(c.state, ContactEvent.COMPLETE)  # raises
                 self._move(c, ContactEvent.END_WRAPUP, ContactState.WRAPUP)
-            a = flight.agent
+            a = c.held_by
             if a is None or a.id != c.agent:
                 a = self.state.agents[c.agent]
             self._load(a, c.channel, -1, now, idle=True)
@@ -155,21 +140,22 @@ class SimLifecycle:
         return ""
 
     def end_wrapup(self, contact_id: str, now: float) -> None:
-        c = self.state.contacts[contact_id]
+        c = self.contact(contact_id)
         self._move(c, ContactEvent.END_WRAPUP)
         self._load(self.state.agents[c.agent], c.channel, -1, now, idle=True)
 
     def abandon(self, contact_id: str, now: float) -> str:
         """Returns the agent whose offer it was (it has room again), else ''."""
-        c = self.state.contacts.get(contact_id)
-        if c is None or c.state not in (ContactState.QUEUED, ContactState.OFFERED):
+        found = self.state.contacts.get(contact_id)
+        if found is None or found.state not in (ContactState.QUEUED, ContactState.OFFERED):
             return ""  # answered (or gone) before the customer's patience ran out
+        c = cast(SimContact, found)
         freed = c.agent if c.state == ContactState.OFFERED else ""
         if freed:
             self._load(self.state.agents[c.agent], c.channel, -1, now)
         c.agent = ""
         self._move(c, ContactEvent.ABANDON)
-        record = self._finished(contact_id)
+        record = c.record
         record.abandoned = now
         record.queue = c.queue
         return freed
@@ -195,20 +181,20 @@ class SimLifecycle:
         return away
 
     def overflow(self, action: Overflow, now: float) -> None:
-        c = self.state.contacts[action.contact_id]
+        c = self.contact(action.contact_id)
         max_wait = self.state.queues[c.queue].max_wait
         if max_wait is not None and max_wait.action == MaxWaitAction.OVERFLOW and action.to_queue:
             c.queue, c.queued_at = action.to_queue, now
             self._move(c, ContactEvent.OVERFLOW)
-            self.flight[c.id].record.queue = action.to_queue
+            c.record.queue = action.to_queue
         else:
             self._move(c, ContactEvent.OVERFLOW_END)
-            self._finished(c.id).overflowed = now
+            c.record.overflowed = now
 
     # -- agents (agent_state.lua) ------------------------------------------------------------------------
 
     def set_agent_state(self, agent_id: str, state: AgentState, reason: str, now: float) -> None:
-        a = self.state.agents[agent_id]
+        a = cast(SimAgent, self.state.agents[agent_id])
         if a.state == state and a.reason == reason:
             return
         if state == AgentState.AVAILABLE and a.state != AgentState.AVAILABLE:
@@ -221,7 +207,8 @@ class SimLifecycle:
     def close(self, now: float) -> None:
         """End of the run: close open staffed and busy periods, and hand over the records."""
         result = self.result
-        for agent_id, t in self._times.items():
+        for agent_id, view in self.state.agents.items():
+            t = cast(SimAgent, view)
             if t.staffed_since >= 0.0:
                 t.staffed += self._within_horizon(t.staffed_since, now)
                 t.staffed_since = -1.0
@@ -234,20 +221,21 @@ class SimLifecycle:
 
     # -- helpers -------------------------------------------------------------------------------------
 
-    def _finished(self, contact_id: str) -> ContactRecord:
-        """The record of a contact that has just finished, no longer kept by id."""
-        flight = self.flight
-        record = flight[contact_id].record
-        del flight[contact_id]  # not pop(): compiled, a dict's pop is a generic method call
-        return record
-
     def _move(self, c: ContactView, event: ContactEvent, start: ContactState | None = None) -> None:
         """Move ``c`` by ``event`` from its state (or from ``start``, passed through in the same instant)."""
         self.state.move_contact(c, next_contact_state(start or c.state, event))
 
     def _load(
-        self, a: AgentView, channel: str, delta: int, now: float, *, idle: bool = False, backoff_changed: bool = False
+        self,
+        view: AgentView,
+        channel: str,
+        delta: int,
+        now: float,
+        *,
+        idle: bool = False,
+        backoff_changed: bool = False,
     ) -> None:
+        a = cast(SimAgent, view)
         load = a.load
         n = load.get(channel, 0) + delta
         if n:
@@ -260,48 +248,65 @@ class SimLifecycle:
         self.state.agent_changed(a, backoff_changed=backoff_changed)
         self._account(a, now)
 
-    def _account(self, a: AgentView, now: float) -> None:
+    def _account(self, a: SimAgent, now: float) -> None:
         """Open or close the agent's busy period (holding work) and staffed period (available or holding
         work: an agent finishing a call after its shift is still at work), counted within the horizon."""
-        t = self._times[a.id]
         busy = bool(a.load)
         if busy:
-            if t.busy_since < 0.0:
-                t.busy_since = now
-        elif t.busy_since >= 0.0:
-            t.busy += self._within_horizon(t.busy_since, now)
-            t.busy_since = -1.0
+            if a.busy_since < 0.0:
+                a.busy_since = now
+        elif a.busy_since >= 0.0:
+            a.busy += self._within_horizon(a.busy_since, now)
+            a.busy_since = -1.0
         if busy or a.state == AgentState.AVAILABLE:
-            if t.staffed_since < 0.0:
-                t.staffed_since = now
-        elif t.staffed_since >= 0.0:
-            t.staffed += self._within_horizon(t.staffed_since, now)
-            t.staffed_since = -1.0
+            if a.staffed_since < 0.0:
+                a.staffed_since = now
+        elif a.staffed_since >= 0.0:
+            a.staffed += self._within_horizon(a.staffed_since, now)
+            a.staffed_since = -1.0
 
     def _within_horizon(self, start: float, end: float) -> float:
         horizon = self.result.horizon
         return max(0.0, min(end, horizon) - min(start, horizon))
 
 
-class InFlight:
-    """A contact between arrival and its end: its view, its record, its handle time, and the agent last
-    offered it (so that the events of its life need not look these up by id)."""
+class SimContact(ContactView):
+    """A contact of the run: its routing view (the state's own, changed in place) with what the simulator
+    knows of it besides: its record, its handle time, and the agent last offered it (so that the events
+    of its life need not look these up by id)."""
 
-    __slots__ = ("agent", "contact", "handle", "record")
+    __slots__ = ("handle", "held_by", "record")
 
-    def __init__(self, contact: ContactView, record: ContactRecord, handle: float) -> None:
-        self.contact = contact
+    def __init__(
+        self, a: Arrival, record: ContactRecord, priority: int, seq: int, now: float, preferred: str, until: float
+    ) -> None:
+        super().__init__(
+            id=a.id,
+            queue=a.queue,
+            channel=a.channel,
+            priority=priority,
+            enqueued_at=now,
+            seq=seq,
+            queued_at=now,
+            customer=a.customer,
+            skills=a.skills,
+            preferred_agent=preferred,
+            preferred_until=until,
+            ver=1,
+        )
         self.record = record
-        self.handle = handle
-        self.agent: AgentView | None = None
+        self.handle = a.handle
+        self.held_by: AgentView | None = None
 
 
-class _AgentTime:
-    """One agent's busy and staffed time so far, and since when the open periods run (-1: none open)."""
+class SimAgent(AgentView):
+    """An agent of the run: its routing view with its busy and staffed time so far, and since when the
+    open periods run (-1: none open); close() puts them in the result."""
 
     __slots__ = ("busy", "busy_since", "staffed", "staffed_since")
 
-    def __init__(self) -> None:
+    def __init__(self, agent_id: str) -> None:
+        super().__init__(id=agent_id)
         self.busy = 0.0
         self.busy_since = -1.0
         self.staffed = 0.0

@@ -171,7 +171,7 @@ class RunResult:
 
     seed: int
     horizon: float
-    records: list[ContactRecord] = field(default_factory=list)
+    records: list[ContactRecord] = field(default_factory=list)  # one per contact, in arrival order
     assignments: list[tuple[str, str]] = field(default_factory=list)  # (contact, agent) in offer order
     agent_busy: dict[str, float] = field(default_factory=dict)  # seconds holding at least one contact
     agent_staffed: dict[str, float] = field(default_factory=dict)  # seconds logged in (not on break)

@@ -52,6 +52,7 @@ def test_benchmark_scenarios_make_the_assignments_they_made_before(scenario, lan
     config, arrivals, shifts, seed = run
     result = simulate(config, arrivals, shifts, seed=seed, sample_every=0, lane_local=lane_local)
     assert (len(result.assignments), digest(result.assignments)) == BEFORE[scenario]
+    assert [r.id for r in result.records] == [a.id for a in arrivals]  # in arrival order (sim_speed relies on it)
 
 
 @pytest.mark.parametrize("strategy", [None, *Strategy])
