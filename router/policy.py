@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Final, cast
 
 from router.config.model import MaxWaitAction, Queue, Strategy
-from router.lifecycle import AgentState, ContactState
+from router.lifecycle import AgentState
 from router.state import (
     AgentView,
     ContactView,
@@ -55,8 +55,9 @@ from router.state import (
     RoutingState,
     heap_pop,
     heap_push,
+    stands,
 )
-from skills.model import Requirements, encode, meets, merge, proficiency
+from skills.model import Requirements, meets, merge, proficiency
 
 # heapq's functions bound as finals: compiled (mypyc), a final is a C static, a module global a dict lookup per call.
 heapify: Final = heapq.heapify
@@ -139,41 +140,31 @@ class _Cursor:
     """Walks one lane in order during a pass without losing entries (they are restored after), with
     what the lane's contacts share at this level: their queue, its free agents, the offer timeout."""
 
-    __slots__ = ("bucket", "heap", "key", "passed", "popped", "queue", "timeout")
+    __slots__ = ("bucket", "heap", "key", "lane", "passed", "popped", "queue", "timeout")
 
-    def __init__(self, key: LaneKey, heap: list[LaneEntry], queue: Queue, bucket: FreeAgents, timeout: float) -> None:
-        self.key = key
-        self.heap = heap
+    def __init__(self, lane: Lane, queue: Queue, bucket: FreeAgents) -> None:
+        self.lane = lane
+        self.key = lane.key
+        self.heap = lane.heap
         self.queue = queue
         self.bucket = bucket
-        self.timeout = timeout
+        self.timeout = lane.timeout
         self.popped: list[LaneEntry] = []
         self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
-    def head(self, state: RoutingState, taken: set[str]) -> ContactView | None:
+    def head(self, taken: set[str]) -> ContactView | None:
         heap = self.heap
-        contacts = state.contacts
-        queue, channel, priority, skills = self.key
+        lane = self.lane
         while heap:
             top = heap[0]
-            cid = top.id
-            c = contacts.get(cid)
-            if (
-                c is None  # stale for good unless it still stands for a waiting contact (RoutingState.is_waiting)
-                or c.state != ContactState.QUEUED
-                or c.seq != top.seq
-                or c.queue != queue
-                or c.channel != channel
-                or c.priority != priority
-                or (encode(c.skills) if c.skills else "") != skills
-            ):
-                heap_pop(heap)
-            elif cid in taken:
+            if not stands(top, lane):
+                heap_pop(heap)  # stale for good
+            elif top.id in taken:
                 if len(heap) == 1:
                     return None  # nothing behind it: no need to pop it and push it back
                 self.popped.append(heap_pop(heap))
             else:
-                return c
+                return top.contact
         return None
 
     def skip(self) -> None:
@@ -382,7 +373,7 @@ class RoutingPolicy:
                 cursor = self._cursor(state, one, index)
                 if cursor is None:
                     continue
-                head = cursor.head(state, taken)
+                head = cursor.head(taken)
                 self._drain(state, cursor, head, now, offers, taken, promised, last_offered, max_offers)
                 cursor.restore()
                 if len(offers) >= max_offers:
@@ -395,7 +386,7 @@ class RoutingPolicy:
                 if found is None:
                     continue
                 cursors.append(found)  # restored after the level even if it yields nothing
-                heads.append(found.head(state, taken))
+                heads.append(found.head(taken))
             if len(cursors) == 1:
                 self._drain(state, cursors[0], heads[0], now, offers, taken, promised, last_offered, max_offers)
             elif cursors:
@@ -408,14 +399,14 @@ class RoutingPolicy:
                 while order:
                     at = heappop(order)[3]
                     cursor = cursors[at]
-                    c = cursor.head(state, taken)
+                    c = cursor.head(taken)
                     if c is None:
                         continue
                     if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
                         continue  # nobody at this level can take this lane's head: the lane's turn ends
                     if len(offers) >= max_offers:
                         break
-                    nxt = cursor.head(state, taken)
+                    nxt = cursor.head(taken)
                     if nxt is not None:
                         entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, at)
                         heappush(order, entry)
@@ -441,7 +432,7 @@ class RoutingPolicy:
         queue = lane.queue
         if queue is None:
             queue = state.queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
-        cursor = _Cursor(lane.key, heap, queue, bucket, lane.timeout)
+        cursor = _Cursor(lane, queue, bucket)
         lane.cursors[index] = cursor  # reused by later passes: empty between passes
         return cursor
 
@@ -464,7 +455,7 @@ class RoutingPolicy:
                 return
             if len(offers) >= max_offers:
                 return
-            c = cursor.head(state, taken)
+            c = cursor.head(taken)
 
     def _take(
         self,

@@ -209,13 +209,18 @@ class HeapEntry:
 
 
 class LaneEntry(HeapEntry):
-    """A lane's heap entry: a waiting contact's sequence number and id, ordered as the tuple (seq, id)."""
+    """A lane's heap entry: a waiting contact's sequence number, id and view, ordered as the tuple (seq, id).
 
-    __slots__ = ("id", "seq")
+    The entry stands while its view is in the lane (``contact.lane`` is the lane: the state clears it when
+    the view leaves the state or is replaced by another), waiting, with the same sequence number (see
+    :meth:`RoutingState.is_waiting`): a check that looks nothing up."""
 
-    def __init__(self, seq: int, id: str) -> None:
+    __slots__ = ("contact", "id", "seq")
+
+    def __init__(self, seq: int, id: str, contact: ContactView) -> None:
         self.seq = seq
         self.id = id
+        self.contact = contact
 
     def before(self, other: HeapEntry) -> bool:
         b = cast(LaneEntry, other)
@@ -328,6 +333,13 @@ class Lane:
         self.cursors: list[object | None] = [None] * len(buckets)
 
 
+def stands(entry: LaneEntry, lane: Lane) -> bool:
+    """Whether a lane entry still stands for a waiting contact: its view is in the lane (the state clears a
+    view's lane when the view leaves it or is replaced), waiting, with the same sequence number."""
+    c = entry.contact
+    return c.lane is lane and c.state == ContactState.QUEUED and c.seq == entry.seq
+
+
 def _is_lane_of(lane: Lane, c: ContactView) -> bool:
     """Whether ``lane`` is the lane of ``c`` (its requirements the very object the lane was made for)."""
     key = lane.key
@@ -368,7 +380,7 @@ class FreeAgents:
         elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
             return
         heap_push(self.heap, IdleEntry(a.total_load, a.idle_since, a.id, a.ver))
-        if len(self.heap) > 4 * len(self.members) + 64:
+        if len(self.heap) > 2 * len(self.members) + 8:
             self.heap = [IdleEntry(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
             heap_make(self.heap)
 
@@ -486,6 +498,8 @@ class RoutingState:
             return  # a late event of a contact that has finished
         if old is not None and old.state == ContactState.QUEUED:
             self.waiting -= 1
+        if old is not None and old is not c:
+            old.lane = None  # replaced: its lane entries no longer stand (LaneEntry)
         if c.state in _ENDED:
             self.contacts.pop(c.id, None)
             self.finished[c.id] = c.ver
@@ -507,6 +521,7 @@ class RoutingState:
         c.ver += 1
         if state in _ENDED:
             del self.contacts[c.id]
+            c.lane = None
             return
         self._index_contact(c, None)
 
@@ -525,10 +540,11 @@ class RoutingState:
             if c.preferred_until and not (same is not None and same.preferred_until == c.preferred_until):
                 heappush(self.preferences, (c.preferred_until, c.id))
             lane = self.lane_of(c)
-            if same is not None and same.seq == c.seq and self.lane_of(same) is lane and same.queued_at == c.queued_at:
-                return  # its index entries still stand
-            heap_push(lane.heap, LaneEntry(c.seq, c.id))
-            queue = self.queues.get(c.queue)
+            if same is not c:  # a new view (or one moved in place), whose lane entry holds it
+                heap_push(lane.heap, LaneEntry(c.seq, c.id, c))
+            if same is not None and same.queue == c.queue and same.queued_at == c.queued_at:
+                return  # its max-wait entry still stands
+            queue = lane.queue  # (the config's queue of c.queue, found when the lane was made)
             if queue is not None and queue.max_wait is not None:
                 heappush(self.max_waits, (c.queued_at + queue.max_wait.seconds, c.id, c.queue))
         elif c.state == ContactState.OFFERED:
@@ -595,19 +611,10 @@ class RoutingState:
     def drop_contact(self, contact_id: str) -> None:
         """Forget a contact (it ended)."""
         old = self.contacts.pop(contact_id, None)
-        if old is not None and old.state == ContactState.QUEUED:
-            self.waiting -= 1
-
-    def is_waiting(self, c: ContactView, lane: LaneKey, seq: int) -> bool:
-        """Whether a lane entry still stands for a waiting contact."""
-        return (
-            c.state == ContactState.QUEUED
-            and c.seq == seq
-            and c.queue == lane[0]
-            and c.channel == lane[1]
-            and c.priority == lane[2]
-            and (encode(c.skills) if c.skills else "") == lane[3]
-        )
+        if old is not None:
+            old.lane = None
+            if old.state == ContactState.QUEUED:
+                self.waiting -= 1
 
     def lane_of(self, c: ContactView) -> Lane:
         """The lane of ``c`` by its queue, channel, priority and requirements (made if new), kept on ``c``."""
@@ -636,12 +643,10 @@ class RoutingState:
     def lane_head(self, lane: Lane) -> ContactView | None:
         """The first waiting contact of a lane, dropping stale entries on the way."""
         heap = lane.heap
-        key = lane.key
         while heap:
             top = heap[0]
-            c = self.contacts.get(top.id)
-            if c is not None and self.is_waiting(c, key, top.seq):
-                return c
+            if stands(top, lane):
+                return top.contact
             heap_pop(heap)
         return None
 

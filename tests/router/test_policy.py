@@ -136,3 +136,21 @@ def test_an_escalation_deadline_is_never_one_ulp_early():
         t = _when_waited(since, seconds)
         assert t - since >= seconds
         assert math.nextafter(t, -math.inf) - since < seconds
+
+
+def test_a_waiting_contact_replaced_by_a_newer_snapshot_is_routed_once_as_the_newer_one():
+    """The live mirror replaces views with snapshots; the lane must route the one it holds now, once."""
+    state = RoutingState(make_config(agent("a1"), agent("a2")))
+    for i, agent_id in enumerate(("a1", "a2")):
+        state.put_agent(AgentView(id=agent_id, state=AgentState.AVAILABLE, idle_since=float(i)))
+    state.put_contact(contact("c1", 1, ver=1))
+    newer = contact("c1", 1, ver=2, customer="k9")
+    state.put_contact(newer)
+    state.put_contact(contact("c2", 2, ver=1))
+    state.put_contact(contact("c2", 2, ver=2, state=ContactState.OFFERED, agent="a9", offer_id="o1"))
+    offers = RoutingPolicy().decide(state, now=10.0)
+    assert [(o.contact_id, o.agent_id) for o in offers] == [("c1", "a1")]
+    assert offers[0].contact is newer
+    assert state.lane_head(state.lane_of(newer)) is newer
+    state.drop_contact("c1")
+    assert RoutingPolicy().decide(state, now=10.0) == []
