@@ -48,11 +48,11 @@ from router.state import (
     AgentView,
     ContactView,
     FreeAgents,
-    IdleEntry,
     Lane,
     LaneEntry,
     LaneKey,
     RoutingState,
+    Seat,
     heap_pop,
     heap_push,
     stands,
@@ -229,24 +229,18 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
     then the longest idle.
 
     Walks the bucket's heap in order and stops at the first eligible agent promised nothing; agents
-    promised offers earlier in the same pass are weighed against it at the end. Entries popped are
-    pushed back; stale ones (see :class:`~router.state.FreeAgents`) are dropped for good.
+    promised offers earlier in the same pass are weighed against it at the end. Seats taken out on the
+    way are put back.
     """
-    members = bucket.members
-    if len(members) == 1:
-        # One free agent (often so when agents are busy): no order to walk; its heap entries can wait.
-        for only in members.values():
-            return only if eligible.check(only) else None
     heap = bucket.heap
-    popped: list[IdleEntry] | None = None  # made when needed: usually the top is the answer
+    if len(heap) <= 1:
+        # One free agent (often so when agents are busy) or none: no order to walk.
+        return heap[0].agent if heap and eligible.check(heap[0].agent) else None
+    popped: list[Seat] | None = None  # made when needed: usually the top is the answer
     deferred: list[AgentView] | None = None
     best = None
     while heap:
-        entry = heap[0]  # looked at in place: the usual answer, the top, is not popped and pushed back
-        a = members.get(entry.id)
-        if a is None or a.ver != entry.ver or a.idle_since != entry.idle_since or a.total_load != entry.load:
-            heap_pop(heap)
-            continue  # stale for good
+        a = heap[0].agent  # looked at in place: the usual answer, the top, is not taken out and put back
         if eligible.check(a):
             if not promised or not _promised_count(promised, a.id):
                 best = a
@@ -256,10 +250,10 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
             deferred.append(a)
         if popped is None:
             popped = []
-        popped.append(heap_pop(heap))
+        popped.append(bucket.pop())
     if popped is not None:
-        for entry in popped:
-            heap_push(heap, entry)
+        for seat in popped:
+            bucket.push(seat)
     if not deferred:
         return best
     if best is not None:
@@ -424,7 +418,7 @@ class RoutingPolicy:
         if not heap:
             return None  # an empty lane has nothing to restore
         bucket = lane.buckets[index]
-        if bucket is None or not bucket.members:
+        if bucket is None or not bucket.heap:
             return None
         kept = lane.cursors[index]
         if kept is not None:

@@ -15,12 +15,13 @@ Indexes:
   Each lane is a :class:`Lane` made once, with what its contacts share (queue, free agents per level,
   offer timeout); a waiting contact's view holds its lane, so routing it looks nothing up.
 - *free agents* per (queue, profile priority): the available agents with room for one more contact on one
-  of the queue's channels.
+  of the queue's channels, as a heap in longest-idle order in which each agent has a seat that knows its
+  position (:class:`FreeAgents`), so that an agent joins, moves or leaves in place.
 - heaps of offer expiries, wrap-up ends and max-wait deadlines;
 - the ids of the agents free for at least one queue, and heaps of their back-off ends and of the waiting
   contacts' last-agent preference ends, so that the next deadline costs no scan of every agent or contact.
 
-Heaps are cleaned lazily: an entry whose contact has moved on is dropped when it reaches the top.
+The other heaps are cleaned lazily: an entry whose contact has moved on is dropped when it reaches the top.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final
 
 from router.config.model import Agent, Channel, Config, Queue
 from router.lifecycle import AgentState, ContactState
@@ -193,27 +194,18 @@ class AgentSpec:
     queues: dict[str, tuple[int, float]]  # queue -> (profile priority, delay)
 
 
-# The two hot heaps (lanes, free agents) hold native entries that compare their keys as C numbers, kept by
-# compiled copies of heapq's own push and pop (same algorithm, so the same layout and the same order
-# among equal keys as heapq on the equivalent tuples): heapq compares tuples item by item through
-# Python's generic comparison, several hundred instructions a comparison.
+# A lane's heap holds native entries that compare their keys as C numbers, kept by compiled copies of
+# heapq's own push and pop (same algorithm, so the same layout and the same order among equal keys as
+# heapq on the equivalent tuples): heapq compares tuples item by item through Python's generic
+# comparison, several hundred instructions a comparison.
 
 
-class HeapEntry:
-    """An entry of the heaps below, ordered by :meth:`before` (compiled: a native method call, no tuples)."""
-
-    __slots__ = ()
-
-    def before(self, other: HeapEntry) -> bool:
-        raise NotImplementedError
-
-
-class LaneEntry(HeapEntry):
+class LaneEntry:
     """A lane's heap entry: a waiting contact's sequence number, id and view, ordered as the tuple (seq, id).
 
     The entry stands while its view is in the lane (``contact.lane`` is the lane: the state clears it when
-    the view leaves the state or is replaced by another), waiting, with the same sequence number (see
-    :meth:`RoutingState.is_waiting`): a check that looks nothing up."""
+    the view leaves the state or is replaced by another), waiting, with the same sequence number
+    (:func:`stands`): a check that looks nothing up."""
 
     __slots__ = ("contact", "id", "seq")
 
@@ -222,44 +214,19 @@ class LaneEntry(HeapEntry):
         self.id = id
         self.contact = contact
 
-    def before(self, other: HeapEntry) -> bool:
-        b = cast(LaneEntry, other)
-        return self.seq < b.seq or (self.seq == b.seq and self.id < b.id)
+
+def _goes_before(a: LaneEntry, b: LaneEntry) -> bool:
+    return a.seq < b.seq or (a.seq == b.seq and a.id < b.id)
 
 
-class IdleEntry(HeapEntry):
-    """A free-agent heap entry, ordered as the tuple (load, idle since, id, version)."""
-
-    __slots__ = ("id", "idle_since", "load", "ver")
-
-    def __init__(self, load: int, idle_since: float, id: str, ver: int) -> None:
-        self.load = load
-        self.idle_since = idle_since
-        self.id = id
-        self.ver = ver
-
-    def before(self, other: HeapEntry) -> bool:
-        b = cast(IdleEntry, other)
-        if self.load != b.load:
-            return self.load < b.load
-        if self.idle_since != b.idle_since:
-            return self.idle_since < b.idle_since
-        if self.id != b.id:
-            return self.id < b.id
-        return self.ver < b.ver
-
-
-E = TypeVar("E", bound=HeapEntry)
-
-
-def heap_push(heap: list[E], entry: E) -> None:
-    """heapq.heappush for heap entries."""
+def heap_push(heap: list[LaneEntry], entry: LaneEntry) -> None:
+    """heapq.heappush for lane entries."""
     heap.append(entry)
     _sift_down(heap, 0, len(heap) - 1)
 
 
-def heap_pop(heap: list[E]) -> E:
-    """heapq.heappop for heap entries (``heap`` not empty)."""
+def heap_pop(heap: list[LaneEntry]) -> LaneEntry:
+    """heapq.heappop for lane entries (``heap`` not empty)."""
     last = heap.pop()
     if heap:
         first = heap[0]
@@ -269,18 +236,12 @@ def heap_pop(heap: list[E]) -> E:
     return last
 
 
-def heap_make(heap: list[E]) -> None:
-    """heapq.heapify for heap entries."""
-    for i in range(len(heap) // 2 - 1, -1, -1):
-        _sift_up(heap, i)
-
-
-def _sift_down(heap: list[E], start: int, pos: int) -> None:  # heapq's _siftdown
+def _sift_down(heap: list[LaneEntry], start: int, pos: int) -> None:  # heapq's _siftdown
     item = heap[pos]
     while pos > start:
         parent_pos = (pos - 1) >> 1
         parent = heap[parent_pos]
-        if item.before(parent):
+        if _goes_before(item, parent):
             heap[pos] = parent
             pos = parent_pos
             continue
@@ -288,14 +249,14 @@ def _sift_down(heap: list[E], start: int, pos: int) -> None:  # heapq's _siftdow
     heap[pos] = item
 
 
-def _sift_up(heap: list[E], pos: int) -> None:  # heapq's _siftup
+def _sift_up(heap: list[LaneEntry], pos: int) -> None:  # heapq's _siftup
     end = len(heap)
     start = pos
     item = heap[pos]
     child = 2 * pos + 1
     while child < end:
         right = child + 1
-        if right < end and not heap[child].before(heap[right]):
+        if right < end and not _goes_before(heap[child], heap[right]):
             child = right
         heap[pos] = heap[child]
         pos = child
@@ -346,59 +307,158 @@ def _is_lane_of(lane: Lane, c: ContactView) -> bool:
     return key[0] == c.queue and key[1] == c.channel and key[2] == c.priority and lane.skills is c.skills
 
 
-class FreeAgents:
-    """The free agents of one (queue, profile level): a dict by id, and a heap in longest-idle order.
+class Seat:
+    """An agent's place in one free bucket: the agent's view, its key (load, idle since, id) and its position
+    in the bucket's heap (-1: not in it). One per agent and bucket, made with the state and kept."""
 
-    The heap holds (load, idle since, id, version) entries (:class:`IdleEntry`); an entry that no longer
-    matches its agent is stale and dropped when it reaches the top, so an update costs one push. The
-    policy walks it (``router.policy._longest_idle``).
+    __slots__ = ("agent", "id", "idle_since", "load", "pos")
+
+    def __init__(self, agent: AgentView) -> None:
+        self.agent = agent
+        self.id = agent.id
+        self.load = 0
+        self.idle_since = 0.0
+        self.pos = -1
+
+
+def _before(a: Seat, b: Seat) -> bool:
+    """Whether seat ``a`` goes before ``b``: less load, then longer idle, then the id (a total order)."""
+    if a.load != b.load:
+        return a.load < b.load
+    if a.idle_since != b.idle_since:
+        return a.idle_since < b.idle_since
+    return a.id < b.id
+
+
+class FreeAgents:
+    """The free agents of one (queue, profile level): a heap of their seats in longest-idle order (least
+    load, then longest idle, then id), each seat knowing its position, so that an agent joins, moves or
+    leaves in O(log n) with nothing allocated and the heap holds only current entries. The policy walks it
+    (``router.policy._longest_idle``) with :meth:`pop` and :meth:`push`.
     """
 
-    __slots__ = ("heap", "members")
+    __slots__ = ("heap", "seats")
 
     def __init__(self) -> None:
-        self.members: dict[str, AgentView] = {}
-        self.heap: list[IdleEntry] = []
+        self.heap: list[Seat] = []
+        self.seats: dict[str, Seat] = {}  # agent -> its seat here, whether in the heap or not
 
     def __bool__(self) -> bool:
-        return bool(self.members)
+        return bool(self.heap)
 
     def __len__(self) -> int:
-        return len(self.members)
+        return len(self.heap)
 
     def __contains__(self, agent_id: str) -> bool:
-        return agent_id in self.members
+        seat = self.seats.get(agent_id)
+        return seat is not None and seat.pos >= 0
 
-    def values(self):
-        return self.members.values()
+    def values(self) -> list[AgentView]:
+        return [seat.agent for seat in self.heap]
 
-    def add(self, a: AgentView) -> None:
-        old = self.members.get(a.id)
-        self.members[a.id] = a
-        if old is a:
-            pass  # changed in place: no telling what changed
-        elif old is not None and old.ver == a.ver and old.total_load == a.total_load and old.idle_since == a.idle_since:
+    def seat_for(self, a: AgentView) -> Seat:
+        """The seat of agent ``a`` here (made on first call)."""
+        seat = self.seats.get(a.id)
+        if seat is None:
+            seat = self.seats[a.id] = Seat(a)
+        return seat
+
+    def add(self, seat: Seat, a: AgentView) -> None:
+        """Put ``a`` in its seat, or move it to where its load and idle time now place it."""
+        seat.agent = a
+        load = a.total_load
+        idle_since = a.idle_since
+        heap = self.heap
+        if seat.pos >= 0:
+            if seat.load == load and seat.idle_since == idle_since:
+                return
+            seat.load = load
+            seat.idle_since = idle_since
+            _sink(heap, _rise(heap, seat.pos))
             return
-        heap_push(self.heap, IdleEntry(a.total_load, a.idle_since, a.id, a.ver))
-        if len(self.heap) > 2 * len(self.members) + 8:
-            self.heap = [IdleEntry(m.total_load, m.idle_since, m.id, m.ver) for m in self.members.values()]
-            heap_make(self.heap)
+        seat.load = load
+        seat.idle_since = idle_since
+        seat.pos = len(heap)
+        heap.append(seat)
+        _rise(heap, seat.pos)
 
-    def discard(self, agent_id: str) -> None:
-        members = self.members
-        if agent_id in members:  # not pop(): compiled, a dict's pop is a generic method call
-            del members[agent_id]
+    def discard(self, seat: Seat) -> None:
+        """Take ``seat``'s agent out (if in)."""
+        pos = seat.pos
+        if pos < 0:
+            return
+        seat.pos = -1
+        heap = self.heap
+        last = heap.pop()
+        if last is not seat:
+            heap[pos] = last
+            last.pos = pos
+            _sink(heap, _rise(heap, pos))
+
+    def pop(self) -> Seat:
+        """Take the first seat out (the heap must not be empty): the policy's walk, which pushes it back."""
+        first = self.heap[0]
+        self.discard(first)
+        return first
+
+    def push(self, seat: Seat) -> None:
+        """Put back a seat taken by :meth:`pop` (its key unchanged)."""
+        heap = self.heap
+        seat.pos = len(heap)
+        heap.append(seat)
+        _rise(heap, seat.pos)
+
+
+def _rise(heap: list[Seat], pos: int) -> int:
+    """Move the seat at ``pos`` towards the root while it goes before its parent; returns where it stops."""
+    seat = heap[pos]
+    while pos > 0:
+        parent_pos = (pos - 1) >> 1
+        parent = heap[parent_pos]
+        if not _before(seat, parent):
+            break
+        heap[pos] = parent
+        parent.pos = pos
+        pos = parent_pos
+    heap[pos] = seat
+    seat.pos = pos
+    return pos
+
+
+def _sink(heap: list[Seat], pos: int) -> None:
+    """Move the seat at ``pos`` towards the leaves while a child goes before it."""
+    seat = heap[pos]
+    end = len(heap)
+    child = 2 * pos + 1
+    while child < end:
+        right = child + 1
+        first = heap[child]
+        if right < end:
+            other = heap[right]
+            if _before(other, first):
+                child, first = right, other
+        if not _before(first, seat):
+            break
+        heap[pos] = first
+        first.pos = pos
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = seat
+    seat.pos = pos
 
 
 class AgentIndex:
     """What a state keeps per agent to re-index it: its spec and, for each queue it serves, the free bucket
-    at its profile level with the queue's channels and the agent's capacity on each (so that a re-index
-    looks nothing up)."""
+    at its profile level, the agent's seat in it, and the queue's channels with the agent's capacity on
+    each (so that a re-index looks nothing up)."""
 
     __slots__ = ("buckets", "owner", "spec")
 
     def __init__(
-        self, owner: object, spec: AgentSpec, buckets: tuple[tuple[FreeAgents, tuple[tuple[str, int], ...]], ...]
+        self,
+        owner: object,
+        spec: AgentSpec,
+        buckets: tuple[tuple[FreeAgents, Seat, tuple[tuple[str, int], ...]], ...],
     ) -> None:
         self.owner = owner  # the token of the RoutingState that made it (a view may outlive a state)
         self.spec = spec
@@ -473,7 +533,8 @@ class RoutingState:
             agent_id: tuple((q, level_index[level]) for q, (level, _delay) in spec.queues.items())
             for agent_id, spec in self.specs.items()
         }
-        # Per agent: (free bucket, the queue's channels with its capacity on each) for each queue it serves.
+        # Per agent: (free bucket, its seat there, the queue's channels with its capacity on each) for each
+        # queue it serves.
         self._agent_index: dict[str, AgentIndex] = {}
         for agent_id, spec in self.specs.items():
             plan = []
@@ -483,7 +544,8 @@ class RoutingState:
                     bucket = self.free[(queue_name, level)] = FreeAgents()
                 queue = config.queues.get(queue_name)
                 channels = queue.channels if queue is not None else ()
-                plan.append((bucket, tuple((ch, spec.capacity.get(ch, 0)) for ch in channels)))
+                seat = bucket.seat_for(self.agents[agent_id])
+                plan.append((bucket, seat, tuple((ch, spec.capacity.get(ch, 0)) for ch in channels)))
             self._agent_index[agent_id] = ix = AgentIndex(self._token, spec, tuple(plan))
             self.agents[agent_id].index = ix
 
@@ -683,7 +745,7 @@ class RoutingState:
     def _index_agent(self, a: AgentView, ix: AgentIndex, backoff_changed: bool) -> None:
         available = a.state == AgentState.AVAILABLE
         free = False
-        for bucket, channels in ix.buckets:
+        for bucket, seat, channels in ix.buckets:
             room = False
             if available:
                 for ch, cap in channels:
@@ -691,10 +753,10 @@ class RoutingState:
                         room = True
                         break
             if room:
-                bucket.add(a)
+                bucket.add(seat, a)
                 free = True
             else:
-                bucket.discard(a.id)
+                bucket.discard(seat)
         if not free:
             self.free_ids.discard(a.id)
             return
