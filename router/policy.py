@@ -444,11 +444,19 @@ class RoutingPolicy:
     ) -> None:
         """Offer one lane's contacts in line order from its head ``c``, until nobody at this level can take
         the head (the lane's turn ends) or the pass has ``max_offers``."""
+        bucket = cursor.bucket
+        channel = cursor.key[1]
         while c is not None:
             if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
                 return
             if len(offers) >= max_offers:
                 return
+            if len(bucket.heap) == 1:
+                # One free agent at this level (often so when agents are busy): once it has no room left on
+                # the lane's channel, no contact of the lane can go, so the lane's turn ends here.
+                only = bucket.heap[0].agent
+                if not state.has_room(only, state.spec_of(only), channel, promised.get(only.id)):
+                    return
             c = cursor.head(taken)
 
     def _take(
