@@ -152,14 +152,15 @@ class _Cursor:
         self.popped: list[LaneEntry] = []
         self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
-    def head(self, taken: set[str]) -> ContactView | None:
+    def head(self, token: object) -> ContactView | None:
+        """The first contact of the lane not offered in this pass (``token``), or None."""
         heap = self.heap
         lane = self.lane
         while heap:
             top = heap[0]
             if not stands(top, lane):
                 heap_pop(heap)  # stale for good
-            elif top.id in taken:
+            elif top.contact.offered_in is token:
                 if len(heap) == 1:
                     return None  # nothing behind it: no need to pop it and push it back
                 self.popped.append(heap_pop(heap))
@@ -185,7 +186,7 @@ class _Eligible:
     it. (An object, not a closure: compiled, its check is a direct call. The policy keeps one and resets
     it for each contact.)"""
 
-    __slots__ = ("channel", "delays", "now", "promised", "queue", "requirements", "state", "waited")
+    __slots__ = ("channel", "delays", "now", "queue", "requirements", "state", "token", "waited")
 
     state: RoutingState
     queue: str
@@ -194,7 +195,7 @@ class _Eligible:
     now: float
     waited: float
     requirements: Requirements
-    promised: dict[str, dict[str, int]]
+    token: object
 
     def reset(
         self,
@@ -203,7 +204,7 @@ class _Eligible:
         now: float,
         waited: float,
         requirements: Requirements,
-        promised: dict[str, dict[str, int]],
+        token: object,
     ) -> None:
         self.state = state
         self.queue = c.queue
@@ -212,7 +213,7 @@ class _Eligible:
         self.now = now
         self.waited = waited
         self.requirements = requirements
-        self.promised = promised
+        self.token = token
 
     def check(self, a: AgentView) -> bool:
         spec = self.state.spec_of(a)
@@ -220,12 +221,11 @@ class _Eligible:
             return False
         if not meets(spec.skills, self.requirements):
             return False
-        promised = self.promised
-        return self.state.has_room(a, spec, self.channel, promised.get(a.id) if promised else None)
+        return self.state.has_room(a, spec, self.channel, _promised_to(a, self.token))
 
 
-def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, dict[str, int]]) -> AgentView | None:
-    """The eligible agent of ``bucket`` with the least load (counting what this pass ``promised`` it),
+def _longest_idle(bucket: FreeAgents, eligible: _Eligible, token: object) -> AgentView | None:
+    """The eligible agent of ``bucket`` with the least load (counting what this pass (``token``) promised it),
     then the longest idle.
 
     Walks the bucket's heap in order and stops at the first eligible agent promised nothing; agents
@@ -242,7 +242,7 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
     while heap:
         a = heap[0].agent  # looked at in place: the usual answer, the top, is not taken out and put back
         if eligible.check(a):
-            if not promised or not _promised_count(promised, a.id):
+            if not _promised_count(a, token):
                 best = a
                 break
             if deferred is None:
@@ -261,9 +261,9 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
     # The least load counting what this pass promised, then the longest idle, then the id (a loop, not
     # min() with a key: compiled, a key function is a generic call per agent).
     choice = deferred[0]
-    choice_load = choice.total_load + _promised_count(promised, choice.id)
+    choice_load = choice.total_load + _promised_count(choice, token)
     for a in deferred:
-        load = a.total_load + _promised_count(promised, a.id)
+        load = a.total_load + _promised_count(a, token)
         if load < choice_load or (
             load == choice_load
             and (a.idle_since < choice.idle_since or (a.idle_since == choice.idle_since and a.id < choice.id))
@@ -272,9 +272,14 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, promised: dict[str, d
     return choice
 
 
-def _promised_count(promised: dict[str, dict[str, int]], agent_id: str) -> int:
-    """The offers this pass promised ``agent_id`` so far."""
-    per = promised.get(agent_id)
+def _promised_to(a: AgentView, token: object) -> dict[str, int] | None:
+    """The offers the pass ``token`` promised agent ``a`` so far, per channel (None: none)."""
+    return a.promised if a.promised_in is token else None
+
+
+def _promised_count(a: AgentView, token: object) -> int:
+    """The offers the pass ``token`` promised agent ``a`` so far."""
+    per = _promised_to(a, token)
     if per is None:
         return 0
     total = 0
@@ -288,16 +293,14 @@ class RoutingPolicy:
 
     def __init__(self, seed: int = 0) -> None:
         self.rng = random.Random(seed)  # the random strategy's stream
-        self._taken: set[str] = set()  # a pass's scratch (see _pass)
-        self._promised: dict[str, dict[str, int]] = {}
         self._last_offered: dict[str, str] = {}
         self._eligible = _Eligible()  # reset for each contact (see _choose)
 
     # -- offers -----------------------------------------------------------------------------------
 
     def decide(self, state: RoutingState, now: float, *, max_offers: int = 64) -> list[Offer]:
-        """The offers to make now: a full pass over every lane. Does not change ``state``: the caller
-        commits and applies them.
+        """The offers to make now: a full pass over every lane. Does not change ``state`` (the views' scratch
+        fields aside): the caller commits and applies them.
 
         A pass stops after ``max_offers`` (the caller commits them and calls again at once): this bounds
         the work of one pass, in which every agent already promised an offer is looked at again.
@@ -347,14 +350,11 @@ class RoutingPolicy:
         """One decision pass, level by level, over every lane (``lanes`` and ``only`` None), the lanes given
         for each level (in the order of ``state.levels``), or one lane (``only``) at every level."""
         offers: list[Offer] = []
-        # The pass's scratch, kept from pass to pass (emptied here): contacts offered, agent -> channel ->
-        # offers promised, queue -> agent last offered one of its contacts.
-        taken = self._taken
-        if taken:
-            taken.clear()
-        promised = self._promised
-        if promised:
-            promised.clear()
+        # The pass's scratch. The contacts it offered and the offers it promised each agent are marked on
+        # their views with this pass's token (ContactView.offered_in, AgentView.promised_in): nothing to
+        # look up, nothing to empty. Queue -> agent last offered one of its contacts is kept from pass to
+        # pass (emptied here).
+        token = object()
         last_offered = self._last_offered
         if last_offered:
             last_offered.clear()
@@ -367,8 +367,8 @@ class RoutingPolicy:
                 cursor = self._cursor(state, one, index)
                 if cursor is None:
                     continue
-                head = cursor.head(taken)
-                self._drain(state, cursor, head, now, offers, taken, promised, last_offered, max_offers)
+                head = cursor.head(token)
+                self._drain(state, cursor, head, now, offers, token, last_offered, max_offers)
                 cursor.restore()
                 if len(offers) >= max_offers:
                     break
@@ -380,9 +380,9 @@ class RoutingPolicy:
                 if found is None:
                     continue
                 cursors.append(found)  # restored after the level even if it yields nothing
-                heads.append(found.head(taken))
+                heads.append(found.head(token))
             if len(cursors) == 1:
-                self._drain(state, cursors[0], heads[0], now, offers, taken, promised, last_offered, max_offers)
+                self._drain(state, cursors[0], heads[0], now, offers, token, last_offered, max_offers)
             elif cursors:
                 order = [
                     (-self.effective_priority(state, c, now), c.enqueued_at, c.seq, i)
@@ -393,14 +393,14 @@ class RoutingPolicy:
                 while order:
                     at = heappop(order)[3]
                     cursor = cursors[at]
-                    c = cursor.head(taken)
+                    c = cursor.head(token)
                     if c is None:
                         continue
-                    if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
+                    if not self._take(state, c, cursor, now, offers, token, last_offered):
                         continue  # nobody at this level can take this lane's head: the lane's turn ends
                     if len(offers) >= max_offers:
                         break
-                    nxt = cursor.head(taken)
+                    nxt = cursor.head(token)
                     if nxt is not None:
                         entry = (-self.effective_priority(state, nxt, now), nxt.enqueued_at, nxt.seq, at)
                         heappush(order, entry)
@@ -437,8 +437,7 @@ class RoutingPolicy:
         c: ContactView | None,
         now: float,
         offers: list[Offer],
-        taken: set[str],
-        promised: dict[str, dict[str, int]],
+        token: object,
         last_offered: dict[str, str],
         max_offers: int,
     ) -> None:
@@ -447,7 +446,7 @@ class RoutingPolicy:
         bucket = cursor.bucket
         channel = cursor.key[1]
         while c is not None:
-            if not self._take(state, c, cursor, now, offers, taken, promised, last_offered):
+            if not self._take(state, c, cursor, now, offers, token, last_offered):
                 return
             if len(offers) >= max_offers:
                 return
@@ -455,9 +454,9 @@ class RoutingPolicy:
                 # One free agent at this level (often so when agents are busy): once it has no room left on
                 # the lane's channel, no contact of the lane can go, so the lane's turn ends here.
                 only = bucket.heap[0].agent
-                if not state.has_room(only, state.spec_of(only), channel, promised.get(only.id)):
+                if not state.has_room(only, state.spec_of(only), channel, _promised_to(only, token)):
                     return
-            c = cursor.head(taken)
+            c = cursor.head(token)
 
     def _take(
         self,
@@ -466,13 +465,12 @@ class RoutingPolicy:
         cursor: _Cursor,
         now: float,
         offers: list[Offer],
-        taken: set[str],
-        promised: dict[str, dict[str, int]],
+        token: object,
         last_offered: dict[str, str],
     ) -> bool:
         """Offer the lane head ``c`` to the agent the strategy picks, or skip it if it waits for its
         preferred agent. Returns False if neither: the lane's turn at this level ends."""
-        agent, restricted = self._choose(state, c, cursor, now, promised, last_offered)
+        agent, restricted = self._choose(state, c, cursor, now, token, last_offered)
         if agent is None:
             if restricted:
                 cursor.skip()  # waits for its preferred agent; the contacts behind it may go
@@ -490,10 +488,11 @@ class RoutingPolicy:
                 agent=agent,
             )
         )
-        taken.add(c.id)
-        per = promised.get(agent.id)
+        c.offered_in = token
+        per = _promised_to(agent, token)
         if per is None:
-            promised[agent.id] = {c.channel: 1}
+            agent.promised_in = token
+            agent.promised = {c.channel: 1}
         else:
             per[c.channel] = per.get(c.channel, 0) + 1
         if cursor.queue.strategy == Strategy.ROUND_ROBIN:  # the only reader of last_offered
@@ -511,7 +510,7 @@ class RoutingPolicy:
         c: ContactView,
         cursor: _Cursor,
         now: float,
-        promised: dict[str, dict[str, int]],
+        token: object,
         last_offered: dict[str, str],
     ) -> tuple[AgentView | None, bool]:
         """The agent to offer ``c`` (the head of ``cursor``'s lane) to at this level, and whether ``c`` may
@@ -523,7 +522,7 @@ class RoutingPolicy:
         if c.skills:
             requirements = merge(requirements, c.skills)
         eligible = self._eligible
-        eligible.reset(state, c, now, waited, requirements, promised)
+        eligible.reset(state, c, now, waited, requirements, token)
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)
             if preferred is not None and preferred.state != AgentState.OFFLINE:
@@ -534,11 +533,11 @@ class RoutingPolicy:
             return None, False
         if queue.strategy == Strategy.LONGEST_IDLE:
             # Least work first (it matters on multi-contact channels), then longest idle.
-            return _longest_idle(bucket, eligible, promised), False
+            return _longest_idle(bucket, eligible, token), False
         candidates = [a for a in bucket.values() if eligible.check(a)]
         if not candidates:
             return None, False
-        return self._pick(state, queue, candidates, requirements, promised, last_offered), False
+        return self._pick(state, queue, candidates, requirements, token, last_offered), False
 
     def _pick(
         self,
@@ -546,14 +545,14 @@ class RoutingPolicy:
         queue: Queue,
         candidates: list[AgentView],
         requirements: Requirements,
-        promised: dict[str, dict[str, int]],
+        token: object,
         last_offered: dict[str, str],
     ) -> AgentView:
         """Apply the queue's strategy (other than longest-idle, which the index walks) to eligible agents."""
         strategy = queue.strategy
 
         def load(a: AgentView) -> int:
-            return a.total_load + _promised_count(promised, a.id)
+            return a.total_load + _promised_count(a, token)
 
         if strategy == Strategy.MOST_SKILLED:
             specs = state.specs

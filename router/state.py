@@ -71,6 +71,8 @@ class ContactView:
     # The lane it was last indexed in (RoutingState.lane_of checks that it is still its lane): not part of
     # what routing knows of the contact, a shortcut to the state's index.
     lane: Lane | None = field(default=None, compare=False, repr=False)
+    # The routing pass that offered it (router.policy's scratch, not routing state).
+    offered_in: object | None = field(default=None, compare=False, repr=False)
 
     def __init__(
         self,
@@ -113,6 +115,7 @@ class ContactView:
         self.wrapup_until = wrapup_until
         self.ver = ver
         self.lane = None
+        self.offered_in = None
 
     def lane_key(self) -> LaneKey:
         return (self.queue, self.channel, self.priority, encode(self.skills))
@@ -138,6 +141,7 @@ class ContactView:
         new.wrapup_until = self.wrapup_until
         new.ver = self.ver
         new.lane = self.lane
+        new.offered_in = None
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -158,6 +162,9 @@ class AgentView:
     # The state's static facts of this agent (RoutingState.spec_of checks they are the state's own): a
     # shortcut to the state's index, not part of what routing knows of the agent.
     index: AgentIndex | None = field(default=None, compare=False, repr=False)
+    # The offers per channel the routing pass ``promised_in`` promised it (router.policy's scratch).
+    promised_in: object | None = field(default=None, compare=False, repr=False)
+    promised: dict[str, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def total_load(self) -> int:
@@ -178,6 +185,8 @@ class AgentView:
         new.load = self.load
         new.ver = self.ver
         new.index = self.index
+        new.promised_in = None
+        new.promised = None
         for name, value in changes.items():
             setattr(new, name, value)
         return new
