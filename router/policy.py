@@ -136,6 +136,21 @@ class Overflow:
 TimerAction = ExpireOffer | EndWrapup | Overflow
 
 
+class _Passes:
+    """Numbers the decision passes of every policy in the process, from 1: a pass marks views with its
+    number (ContactView.offered_in, AgentView.promised_in), so no two passes may share one."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def next(self) -> int:
+        self.last += 1
+        return self.last
+
+
+PASSES: Final = _Passes()
+
+
 class _Cursor:
     """Walks one lane in order during a pass without losing entries (they are restored after), with
     what the lane's contacts share at this level: their queue, its free agents, the offer timeout."""
@@ -152,7 +167,7 @@ class _Cursor:
         self.popped: list[LaneEntry] = []
         self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
-    def head(self, token: object) -> ContactView | None:
+    def head(self, token: int) -> ContactView | None:
         """The first contact of the lane not offered in this pass (``token``), or None."""
         heap = self.heap
         lane = self.lane
@@ -160,7 +175,7 @@ class _Cursor:
             top = heap[0]
             if not stands(top, lane):
                 heap_pop(heap)  # stale for good
-            elif top.contact.offered_in is token:
+            elif top.contact.offered_in == token:
                 if len(heap) == 1:
                     return None  # nothing behind it: no need to pop it and push it back
                 self.popped.append(heap_pop(heap))
@@ -195,7 +210,7 @@ class _Eligible:
     now: float
     waited: float
     requirements: Requirements
-    token: object
+    token: int
 
     def reset(
         self,
@@ -204,7 +219,7 @@ class _Eligible:
         now: float,
         waited: float,
         requirements: Requirements,
-        token: object,
+        token: int,
     ) -> None:
         self.state = state
         self.queue = c.queue
@@ -224,7 +239,7 @@ class _Eligible:
         return self.state.has_room(a, spec, self.channel, _promised_to(a, self.token))
 
 
-def _longest_idle(bucket: FreeAgents, eligible: _Eligible, token: object) -> AgentView | None:
+def _longest_idle(bucket: FreeAgents, eligible: _Eligible, token: int) -> AgentView | None:
     """The eligible agent of ``bucket`` with the least load (counting what this pass (``token``) promised it),
     then the longest idle.
 
@@ -272,12 +287,12 @@ def _longest_idle(bucket: FreeAgents, eligible: _Eligible, token: object) -> Age
     return choice
 
 
-def _promised_to(a: AgentView, token: object) -> dict[str, int] | None:
+def _promised_to(a: AgentView, token: int) -> dict[str, int] | None:
     """The offers the pass ``token`` promised agent ``a`` so far, per channel (None: none)."""
-    return a.promised if a.promised_in is token else None
+    return a.promised if a.promised_in == token else None
 
 
-def _promised_count(a: AgentView, token: object) -> int:
+def _promised_count(a: AgentView, token: int) -> int:
     """The offers the pass ``token`` promised agent ``a`` so far."""
     per = _promised_to(a, token)
     if per is None:
@@ -351,10 +366,10 @@ class RoutingPolicy:
         for each level (in the order of ``state.levels``), or one lane (``only``) at every level."""
         offers: list[Offer] = []
         # The pass's scratch. The contacts it offered and the offers it promised each agent are marked on
-        # their views with this pass's token (ContactView.offered_in, AgentView.promised_in): nothing to
+        # their views with this pass's number (ContactView.offered_in, AgentView.promised_in): nothing to
         # look up, nothing to empty. Queue -> agent last offered one of its contacts is kept from pass to
         # pass (emptied here).
-        token = object()
+        token = PASSES.next()
         last_offered = self._last_offered
         if last_offered:
             last_offered.clear()
@@ -437,7 +452,7 @@ class RoutingPolicy:
         c: ContactView | None,
         now: float,
         offers: list[Offer],
-        token: object,
+        token: int,
         last_offered: dict[str, str],
         max_offers: int,
     ) -> None:
@@ -465,7 +480,7 @@ class RoutingPolicy:
         cursor: _Cursor,
         now: float,
         offers: list[Offer],
-        token: object,
+        token: int,
         last_offered: dict[str, str],
     ) -> bool:
         """Offer the lane head ``c`` to the agent the strategy picks, or skip it if it waits for its
@@ -510,7 +525,7 @@ class RoutingPolicy:
         c: ContactView,
         cursor: _Cursor,
         now: float,
-        token: object,
+        token: int,
         last_offered: dict[str, str],
     ) -> tuple[AgentView | None, bool]:
         """The agent to offer ``c`` (the head of ``cursor``'s lane) to at this level, and whether ``c`` may
@@ -545,7 +560,7 @@ class RoutingPolicy:
         queue: Queue,
         candidates: list[AgentView],
         requirements: Requirements,
-        token: object,
+        token: int,
         last_offered: dict[str, str],
     ) -> AgentView:
         """Apply the queue's strategy (other than longest-idle, which the index walks) to eligible agents."""

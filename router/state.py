@@ -72,7 +72,7 @@ class ContactView:
     # what routing knows of the contact, a shortcut to the state's index.
     lane: Lane | None = field(default=None, compare=False, repr=False)
     # The routing pass that offered it (router.policy's scratch, not routing state).
-    offered_in: object | None = field(default=None, compare=False, repr=False)
+    offered_in: int = field(default=0, compare=False, repr=False)
 
     def __init__(
         self,
@@ -115,7 +115,7 @@ class ContactView:
         self.wrapup_until = wrapup_until
         self.ver = ver
         self.lane = None
-        self.offered_in = None
+        self.offered_in = 0
 
     def lane_key(self) -> LaneKey:
         return (self.queue, self.channel, self.priority, encode(self.skills))
@@ -141,7 +141,7 @@ class ContactView:
         new.wrapup_until = self.wrapup_until
         new.ver = self.ver
         new.lane = self.lane
-        new.offered_in = None
+        new.offered_in = 0
         for name, value in changes.items():
             setattr(new, name, value)
         return new
@@ -163,7 +163,7 @@ class AgentView:
     # shortcut to the state's index, not part of what routing knows of the agent.
     index: AgentIndex | None = field(default=None, compare=False, repr=False)
     # The offers per channel the routing pass ``promised_in`` promised it (router.policy's scratch).
-    promised_in: object | None = field(default=None, compare=False, repr=False)
+    promised_in: int = field(default=0, compare=False, repr=False)
     promised: dict[str, int] | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -185,7 +185,7 @@ class AgentView:
         new.load = self.load
         new.ver = self.ver
         new.index = self.index
-        new.promised_in = None
+        new.promised_in = 0
         new.promised = None
         for name, value in changes.items():
             setattr(new, name, value)
