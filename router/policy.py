@@ -344,7 +344,7 @@ class RoutingPolicy:
 
         Same condition as :meth:`offers_for_contact`: no other agent can have become able to take anything.
         """
-        if state.waiting == 0 or agent_id not in state.free_ids:
+        if state.waiting == 0 or not state.is_free(agent_id):
             return []
         lanes: list[list[Lane]] = [[] for _ in state.levels]
         queue_lanes = state.queue_lanes

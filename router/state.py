@@ -18,8 +18,9 @@ Indexes:
   of the queue's channels, as a heap in longest-idle order in which each agent has a seat that knows its
   position (:class:`FreeAgents`), so that an agent joins, moves or leaves in place.
 - heaps of offer expiries, wrap-up ends and max-wait deadlines;
-- the ids of the agents free for at least one queue, and heaps of their back-off ends and of the waiting
-  contacts' last-agent preference ends, so that the next deadline costs no scan of every agent or contact.
+- which agents are free for at least one queue (a flag on each, and their count), and heaps of their
+  back-off ends and of the waiting contacts' last-agent preference ends, so that the next deadline costs
+  no scan of every agent or contact.
 
 The other heaps are cleaned lazily: an entry whose contact has moved on is dropped when it reaches the top.
 """
@@ -461,7 +462,7 @@ class AgentIndex:
     at its profile level, the agent's seat in it, and the queue's channels with the agent's capacity on
     each (so that a re-index looks nothing up)."""
 
-    __slots__ = ("buckets", "owner", "spec")
+    __slots__ = ("buckets", "free", "owner", "spec")
 
     def __init__(
         self,
@@ -472,6 +473,7 @@ class AgentIndex:
         self.owner = owner  # the token of the RoutingState that made it (a view may outlive a state)
         self.spec = spec
         self.buckets = buckets
+        self.free = False  # in at least one free bucket
 
 
 def agent_queues(config: Config, agent: Agent) -> dict[str, tuple[int, float]]:
@@ -515,7 +517,7 @@ class RoutingState:
         self.wrapup_ends: list[tuple[float, str]] = []
         self.max_waits: list[tuple[float, str, str]] = []  # (deadline, contact, queue)
         self.waiting = 0  # contacts in state queued
-        self.free_ids: set[str] = set()  # agents in at least one free bucket
+        self.free_count = 0  # agents in at least one free bucket (AgentIndex.free)
         self.backoffs: list[tuple[float, str]] = []  # (backoff until, agent) of free agents
         self.preferences: list[tuple[float, str]] = []  # (preferred until, contact) of waiting contacts
         # Recently finished contacts -> last version (late events), oldest first. An OrderedDict: dropping a
@@ -579,6 +581,18 @@ class RoutingState:
             return
         self.contacts[c.id] = c
         self._index_contact(c, old)
+
+    def add_contact(self, c: ContactView) -> None:
+        """Insert a waiting contact that is new to the state (the simulator's arrivals, whose ids are unique):
+        :meth:`put_contact` without the checks for an older or finished view.
+
+        Raises:
+            ValueError: a contact with this id is held already.
+        """
+        if c.id in self.contacts:
+            raise ValueError(f"contact {c.id} is already held")
+        self.contacts[c.id] = c
+        self._index_contact(c, None)
 
     def move_contact(self, c: ContactView, state: ContactState) -> None:
         """Move a contact held here to ``state`` in place and index it, bumping its version.
@@ -766,19 +780,29 @@ class RoutingState:
                 free = True
             else:
                 bucket.discard(seat)
+        was_free = ix.free
         if not free:
-            self.free_ids.discard(a.id)
+            if was_free:
+                ix.free = False
+                self.free_count -= 1
             return
-        if a.backoff_until and (a.id not in self.free_ids or backoff_changed):
+        if a.backoff_until and (not was_free or backoff_changed):
             heappush(self.backoffs, (a.backoff_until, a.id))
-        self.free_ids.add(a.id)
+        if not was_free:
+            ix.free = True
+            self.free_count += 1
+
+    def is_free(self, agent_id: str) -> bool:
+        """Whether the agent is in at least one free bucket (available, with room for one queue or more)."""
+        ix = self._agent_index.get(agent_id)
+        return ix is not None and ix.free
 
     def next_backoff_end(self, now: float) -> float | None:
         """The earliest back-off end after ``now`` among free agents (None if none backs off)."""
         heap = self.backoffs
         while heap:
             until, agent_id = heap[0]
-            if until > now and agent_id in self.free_ids and self.agents[agent_id].backoff_until == until:
+            if until > now and self.is_free(agent_id) and self.agents[agent_id].backoff_until == until:
                 return until
             heappop(heap)  # past, or no longer the agent's: never relevant again
         return None
@@ -829,7 +853,7 @@ class RoutingState:
         return True
 
     def any_free(self) -> bool:
-        return bool(self.free_ids)
+        return self.free_count > 0
 
     def queue(self, name: str) -> Queue:
         return self.queues[name]

@@ -53,7 +53,7 @@ class SimLifecycle:
         record = ContactRecord(id=a.id, queue=a.queue, channel=a.channel, arrived=now, first_queue=a.queue)
         priority = queue.priority if a.priority is None else a.priority
         c = SimContact(a, record, priority, self._seq, now, preferred, until)
-        self.state.put_contact(c)
+        self.state.add_contact(c)
         self.all_records.append(record)
         return c
 
@@ -119,7 +119,8 @@ class SimLifecycle:
 
     def complete(self, c: SimContact, now: float) -> str:
         """Returns the agent if it has room again (no wrap-up), else ''."""
-        queue = self.state.queues[c.queue]
+        lane = c.lane  # the lane it waited in last, of its present queue (RoutingState.lane_of)
+        queue = lane.queue if lane is not None and lane.queue is not None else self.state.queues[c.queue]
         c.record.ended = now
         if c.customer:
             self.last_agent[c.customer] = c.agent

@@ -160,13 +160,19 @@ def _from_contacts(source, header, rows, routing, interval, seed) -> Scenario:
     optional = ("patience", "abandoned_after", "id", "customer")
     columns = _columns(source, header, CONTACT_COLUMNS, optional)
     parsed = []
+    seen: dict[str, int] = {}  # contact id -> its line
     for row in _rows(source, rows, columns):
+        cid = row.text("id")
+        if cid in seen:
+            _fail(source, row.line, f"id: contact {cid!r} is on line {seen[cid]} already")
+        if cid:
+            seen[cid] = row.line
         queue, channel = row.route(routing)
         patience = row.seconds("patience", empty=math.inf) if "patience" in columns else math.inf
         if "abandoned_after" in columns and row.text("abandoned_after"):
             patience = row.seconds("abandoned_after", positive=False)
         handle = row.seconds("handle")
-        parsed.append((row.time("arrived"), queue, channel, handle, patience, row.text("id"), row.text("customer")))
+        parsed.append((row.time("arrived"), queue, channel, handle, patience, cid, row.text("customer")))
     if not parsed:
         _fail(source, 0, "no contacts")
     origin, start = _origin(min(p[0] for p in parsed), interval)
@@ -200,7 +206,13 @@ def _from_contacts(source, header, rows, routing, interval, seed) -> Scenario:
 def _from_counts(source, header, rows, routing, interval, seed) -> Scenario:
     columns = _columns(source, header, (*COUNT_COLUMNS, "aht"), ("queue", "channel", "patience"))
     parsed = []
+    seen: dict[str, int] = {}  # contact id -> its line
     for row in _rows(source, rows, columns):
+        cid = row.text("id")
+        if cid in seen:
+            _fail(source, row.line, f"id: contact {cid!r} is on line {seen[cid]} already")
+        if cid:
+            seen[cid] = row.line
         queue, channel = row.route(routing)
         patience = row.seconds("patience", empty=math.inf) if "patience" in columns else math.inf
         parsed.append(

@@ -104,6 +104,8 @@ def test_a_counts_csv_gives_exactly_those_counts_per_interval(tmp_path):
         ("c.csv", "arrived,queue,channel\n0,sales,voice\n",
          "c.csv:1:1: missing column handle; the header must name arrived, queue, channel, handle"),
         ("c.csv", "arrived,queue,channel,handle\n0,sales,voice\n", "c.csv:2:1: expected 4 cells, found 3"),
+        ("c.csv", "arrived,queue,channel,handle,id\n0,sales,voice,60,k1\n5,sales,voice,60,\n9,sales,voice,60,k1\n",
+         "c.csv:4:1: id: contact 'k1' is on line 2 already"),
         ("n.csv", "interval_start,count,aht\n2026-03-02T08:00:00,12,100\n",
          "n.csv:2:1: queue: empty, and routing has 2 queues"),
         ("n.csv", "interval_start,queue,count,aht\n2026-03-02T08:00:00,sales,many,100\n",
