@@ -155,15 +155,16 @@ class _Cursor:
     """Walks one lane in order during a pass without losing entries (they are restored after), with
     what the lane's contacts share at this level: their queue, its free agents, the offer timeout."""
 
-    __slots__ = ("bucket", "heap", "key", "lane", "passed", "popped", "queue", "timeout")
+    __slots__ = ("bucket", "heap", "key", "lane", "passed", "popped", "queue", "timed", "timeout")
 
-    def __init__(self, lane: Lane, queue: Queue, bucket: FreeAgents) -> None:
+    def __init__(self, lane: Lane, queue: Queue, bucket: FreeAgents, timed: bool) -> None:
         self.lane = lane
         self.key = lane.key
         self.heap = lane.heap
         self.queue = queue
         self.bucket = bucket
         self.timeout = lane.timeout
+        self.timed = timed  # whether any profile delay (or escalation) applies to the lane's queue
         self.popped: list[LaneEntry] = []
         self.passed: list[str] = []  # waiting contacts skipped on purpose (preferred agent)
 
@@ -189,10 +190,13 @@ class _Cursor:
         self.passed.append(entry.id)
 
     def restore(self) -> None:
-        for entry in self.popped:
-            heap_push(self.heap, entry)
-        self.popped.clear()
-        self.passed.clear()
+        popped = self.popped
+        if popped:  # (compiled, clear() is a generic method call: skipped when there is nothing to clear)
+            for entry in popped:
+                heap_push(self.heap, entry)
+            popped.clear()
+        if self.passed:
+            self.passed.clear()
 
 
 class _Eligible:
@@ -216,6 +220,7 @@ class _Eligible:
         self,
         state: RoutingState,
         c: ContactView,
+        delays: bool,
         now: float,
         waited: float,
         requirements: Requirements,
@@ -223,7 +228,7 @@ class _Eligible:
     ) -> None:
         self.state = state
         self.queue = c.queue
-        self.delays = c.queue in state.timed_queues  # whether any profile delay (or escalation) applies
+        self.delays = delays  # whether any profile delay (or escalation) applies
         self.channel = c.channel
         self.now = now
         self.waited = waited
@@ -441,7 +446,7 @@ class RoutingPolicy:
         queue = lane.queue
         if queue is None:
             queue = state.queues[lane.key[0]]  # (not in the config: a KeyError, as ever)
-        cursor = _Cursor(lane, queue, bucket)
+        cursor = _Cursor(lane, queue, bucket, lane.key[0] in state.timed_queues)
         lane.cursors[index] = cursor  # reused by later passes: empty between passes
         return cursor
 
@@ -537,7 +542,7 @@ class RoutingPolicy:
         if c.skills:
             requirements = merge(requirements, c.skills)
         eligible = self._eligible
-        eligible.reset(state, c, now, waited, requirements, token)
+        eligible.reset(state, c, cursor.timed, now, waited, requirements, token)
         if c.preferred_agent and c.preferred_until > now:
             preferred = state.agents.get(c.preferred_agent)
             if preferred is not None and preferred.state != AgentState.OFFLINE:

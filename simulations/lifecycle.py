@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final, cast
 
-from router.config.model import MaxWaitAction
+from router.config.model import MaxWaitAction, Queue
 from router.lifecycle import AgentState, ContactEvent, ContactState, next_contact_state
 from router.policy import ExpireOffer, Offer, Overflow
 from router.state import AgentView, ContactView, RoutingState
@@ -38,6 +38,7 @@ class SimLifecycle:
         self.last_agent: dict[str, str] = {}  # customer -> agent who served them last
         self._seq = 0
         self._offers = 0
+        self._queue: Queue | None = None  # the queue of the last arrival (arrive)
         # The state's agent views, replaced by ones that also keep the agent's busy and staffed time.
         for agent_id in list(state.agents):
             state.put_agent(SimAgent(agent_id))
@@ -45,7 +46,9 @@ class SimLifecycle:
     # -- contacts (enqueue.lua, offer.lua, accept.lua, complete.lua, end_wrapup.lua, abandon.lua) ------
 
     def arrive(self, a: Arrival, now: float) -> SimContact:
-        queue = self.state.queues[a.queue]
+        queue = self._queue
+        if queue is None or a.queue != queue.name:  # (arrivals mostly come to the queue the last one came to)
+            queue = self._queue = self.state.queues[a.queue]
         self._seq += 1
         preferred, until = "", 0.0
         if a.customer and queue.last_agent > 0 and a.customer in self.last_agent:
