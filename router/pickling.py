@@ -13,8 +13,9 @@ from typing import Any
 
 def by_fields(obj: Any) -> tuple:
     """``__reduce__`` value that rebuilds the dataclass ``obj`` from its fields (keywords)."""
-    return _construct, (type(obj), tuple((f.name, getattr(obj, f.name)) for f in fields(obj)))
+    return construct, (type(obj), tuple((f.name, getattr(obj, f.name)) for f in fields(obj)))
 
 
-def _construct(cls: type, items: tuple) -> Any:
+def construct(cls: type, items: tuple) -> Any:
+    """Rebuild an object of ``cls`` from (keyword, value) pairs."""
     return cls(**dict(items))

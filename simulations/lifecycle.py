@@ -98,7 +98,7 @@ class SimLifecycle:
         self.result.assignments.append((o.contact_id, o.agent_id))
         c.held_by = a
         record = c.record
-        record.answered = now
+        record.set_answered(now)
         record.agent = o.agent_id
         record.queue = c.queue
         return c
@@ -115,7 +115,7 @@ class SimLifecycle:
         self._move(c, ContactEvent.ACCEPT)
         self.state.agents[c.agent].missed = 0  # not indexed: no re-index needed
         record = c.record
-        record.answered = now
+        record.set_answered(now)
         record.agent = c.agent
         record.queue = c.queue
         return c
@@ -124,7 +124,7 @@ class SimLifecycle:
         """Returns the agent if it has room again (no wrap-up), else ''."""
         lane = c.lane  # the lane it waited in last, of its present queue (RoutingState.lane_of)
         queue = lane.queue if lane is not None and lane.queue is not None else self.state.queues[c.queue]
-        c.record.ended = now
+        c.record.set_ended(now)
         if c.customer:
             self.last_agent[c.customer] = c.agent
         c.wrapup_until = now + queue.wrapup
@@ -160,7 +160,7 @@ class SimLifecycle:
         c.agent = ""
         self._move(c, ContactEvent.ABANDON)
         record = c.record
-        record.abandoned = now
+        record.set_abandoned(now)
         record.queue = c.queue
         return freed
 
@@ -193,7 +193,7 @@ class SimLifecycle:
             c.record.queue = action.to_queue
         else:
             self._move(c, ContactEvent.OVERFLOW_END)
-            c.record.overflowed = now
+            c.record.set_overflowed(now)
 
     # -- agents (agent_state.lua) ------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@ agent time, and queue lengths over time. Times are seconds from the start of the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Final
 
-from router.pickling import by_fields
+from router.pickling import by_fields, construct
 from skills.model import Requirements
 
 
@@ -113,20 +115,24 @@ class AgentBehaviour:
         return by_fields(self)
 
 
-@dataclass(slots=True, kw_only=True, init=False)
-class ContactRecord:
-    """The outcome of one contact."""
+NAN: Final = math.nan
 
-    id: str
-    queue: str  # the queue it was answered or abandoned in (after any overflow)
-    channel: str
-    arrived: float
-    answered: float | None  # when an agent accepted
-    abandoned: float | None  # when the customer left
-    overflowed: float | None  # when it ended by max wait
-    ended: float | None  # end of handling (before wrap-up)
-    agent: str
-    first_queue: str
+
+def _nan(value: float | None) -> float:
+    return NAN if value is None else value
+
+
+def _none(value: float) -> float | None:
+    return None if value != value else value  # NaN: did not happen
+
+
+class ContactRecord:
+    """The outcome of one contact.
+
+    The times of what did not happen are None. (They are kept as floats, NaN for None: a run keeps a
+    million records, and a time of ``float | None`` would be a boxed float, one more object to make, keep
+    and free for each.)
+    """
 
     def __init__(
         self,
@@ -142,27 +148,94 @@ class ContactRecord:
         agent: str = "",
         first_queue: str = "",
     ) -> None:
-        # Written out (dataclass init=False): compiled by mypyc, a dataclass's generated __init__ stays
-        # interpreted, about 1.5 us a call, and this runs once per contact.
         self.id = id
-        self.queue = queue
+        self.queue = queue  # the queue it was answered or abandoned in (after any overflow)
         self.channel = channel
         self.arrived = arrived
-        self.answered = answered
-        self.abandoned = abandoned
-        self.overflowed = overflowed
-        self.ended = ended
+        self._answered = _nan(answered)  # when an agent accepted
+        self._abandoned = _nan(abandoned)  # when the customer left
+        self._overflowed = _nan(overflowed)  # when it ended by max wait
+        self._ended = _nan(ended)  # end of handling (before wrap-up)
         self.agent = agent
         self.first_queue = first_queue
 
+    @property
+    def answered(self) -> float | None:
+        return _none(self._answered)
+
+    @answered.setter
+    def answered(self, value: float | None) -> None:
+        self._answered = _nan(value)
+
+    @property
+    def abandoned(self) -> float | None:
+        return _none(self._abandoned)
+
+    @abandoned.setter
+    def abandoned(self, value: float | None) -> None:
+        self._abandoned = _nan(value)
+
+    @property
+    def overflowed(self) -> float | None:
+        return _none(self._overflowed)
+
+    @overflowed.setter
+    def overflowed(self, value: float | None) -> None:
+        self._overflowed = _nan(value)
+
+    @property
+    def ended(self) -> float | None:
+        return _none(self._ended)
+
+    @ended.setter
+    def ended(self, value: float | None) -> None:
+        self._ended = _nan(value)
+
+    # Setters that take a time, not an optional one (the simulator's: compiled, the properties' setters
+    # would box it).
+
+    def set_answered(self, at: float) -> None:
+        self._answered = at
+
+    def set_abandoned(self, at: float) -> None:
+        self._abandoned = at
+
+    def set_overflowed(self, at: float) -> None:
+        self._overflowed = at
+
+    def set_ended(self, at: float) -> None:
+        self._ended = at
+
+    def _fields(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "queue": self.queue,
+            "channel": self.channel,
+            "arrived": self.arrived,
+            "answered": self.answered,
+            "abandoned": self.abandoned,
+            "overflowed": self.overflowed,
+            "ended": self.ended,
+            "agent": self.agent,
+            "first_queue": self.first_queue,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ContactRecord):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return "ContactRecord(" + ", ".join(f"{k}={v!r}" for k, v in self._fields().items()) + ")"
+
     def __reduce__(self) -> tuple:
-        return by_fields(self)
+        return construct, (ContactRecord, tuple(self._fields().items()))
 
     @property
     def wait(self) -> float | None:
         """Seconds from arrival to answer or abandon (None if neither happened in the run)."""
-        end = self.answered if self.answered is not None else self.abandoned
-        return None if end is None else end - self.arrived
+        end = self._answered if self._answered == self._answered else self._abandoned
+        return None if end != end else end - self.arrived
 
 
 @dataclass(slots=True, kw_only=True)
