@@ -75,7 +75,8 @@ class SimLifecycle:
         c.offer_expires = o.expires_at
         self._move(c, ContactEvent.OFFER)
         self._load(a, c.channel, +1, now)
-        self.result.assignments.append((o.contact_id, o.agent_id))
+        self.result.offered_contacts.append(o.contact_id)
+        self.result.offered_agents.append(o.agent_id)
         return offer_id
 
     def offer_answered(self, o: Offer, now: float) -> SimContact | None:
@@ -95,7 +96,8 @@ class SimLifecycle:
         a = o.agent if o.agent is not None else self.state.agents[o.agent_id]
         self._load(a, c.channel, +1, now)
         a.missed = 0
-        self.result.assignments.append((o.contact_id, o.agent_id))
+        self.result.offered_contacts.append(o.contact_id)
+        self.result.offered_agents.append(o.agent_id)
         c.held_by = a
         record = c.record
         record.set_answered(now)

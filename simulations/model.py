@@ -245,7 +245,14 @@ class RunResult:
     seed: int
     horizon: float
     records: list[ContactRecord] = field(default_factory=list)  # one per contact, in arrival order
-    assignments: list[tuple[str, str]] = field(default_factory=list)  # (contact, agent) in offer order
+    # Every offer made, in order: its contact and its agent (two lists: no tuple per offer; see assignments).
+    offered_contacts: list[str] = field(default_factory=list)
+    offered_agents: list[str] = field(default_factory=list)
     agent_busy: dict[str, float] = field(default_factory=dict)  # seconds holding at least one contact
     agent_staffed: dict[str, float] = field(default_factory=dict)  # seconds logged in (not on break)
     queue_length: list[tuple[float, str, int]] = field(default_factory=list)  # (time, queue, waiting) samples
+
+    @property
+    def assignments(self) -> list[tuple[str, str]]:
+        """(contact, agent) of every offer made, in offer order."""
+        return list(zip(self.offered_contacts, self.offered_agents, strict=True))
