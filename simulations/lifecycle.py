@@ -124,8 +124,10 @@ class SimLifecycle:
 
     def complete(self, c: SimContact, now: float) -> str:
         """Returns the agent if it has room again (no wrap-up), else ''."""
-        lane = c.lane  # the lane it waited in last, of its present queue (RoutingState.lane_of)
-        queue = lane.queue if lane is not None and lane.queue is not None else self.state.queues[c.queue]
+        lane = c.lane  # the lane it waited in last (RoutingState.lane_of): its queue, found once
+        queue = lane.queue if lane is not None else None
+        if queue is None or queue.name != c.queue:
+            queue = self.state.queues[c.queue]
         c.record.set_ended(now)
         if c.customer:
             self.last_agent[c.customer] = c.agent
