@@ -206,13 +206,7 @@ def _from_contacts(source, header, rows, routing, interval, seed) -> Scenario:
 def _from_counts(source, header, rows, routing, interval, seed) -> Scenario:
     columns = _columns(source, header, (*COUNT_COLUMNS, "aht"), ("queue", "channel", "patience"))
     parsed = []
-    seen: dict[str, int] = {}  # contact id -> its line
     for row in _rows(source, rows, columns):
-        cid = row.text("id")
-        if cid in seen:
-            _fail(source, row.line, f"id: contact {cid!r} is on line {seen[cid]} already")
-        if cid:
-            seen[cid] = row.line
         queue, channel = row.route(routing)
         patience = row.seconds("patience", empty=math.inf) if "patience" in columns else math.inf
         parsed.append(
