@@ -191,7 +191,7 @@
     const complete = Omni.el("form", { class: "row", onsubmit: async (event) => {
       event.preventDefault();
       const ack = await act("complete", { contact: c.id, disposition: disposition.value, note: note.value.trim() });
-      if (ack) ack.wrapup_until ? wrapup(c.id, ack.wrapup_until) : closePane(c.id);  // no wrap-up: done
+      if (ack) ended(c.id, ack);
     } }, Omni.el("label", {}, "Disposition", disposition), Omni.el("label", {}, "Note", note), completeBtn);
     const queueList = Omni.el("datalist", { id: "queues-" + c.id });
     for (const q of queues) queueList.append(Omni.el("option", { value: q }));
@@ -206,7 +206,7 @@
       const out = voice && /^sips?:/.test(to);
       const ack = await act("transfer", out ? { contact: c.id, uri: to } : { contact: c.id, queue: to });
       if (ack && out) {
-        ack.wrapup_until ? wrapup(c.id, ack.wrapup_until) : closePane(c.id);
+        ended(c.id, ack);
         Omni.notify("Call transferred to " + to + ".", "info");
       } else if (ack) {
         closePane(c.id);
@@ -252,6 +252,12 @@
     pane.card.dataset.state = "wrapup";
     pane.status.textContent = "Completed — in wrap-up" + (until ? " until " + Omni.time(until) : "") + ".";
     pane.endWrapup.hidden = false;
+  }
+
+  // The reply to complete or to a transfer out: in wrap-up until the time it names, or done (no wrap-up).
+  function ended(contactId, ack) {
+    if (ack.wrapup_until) wrapup(contactId, ack.wrapup_until);
+    else closePane(contactId);
   }
 
   function closePane(contactId) {
